@@ -1,0 +1,83 @@
+/**
+ * THE one place nightshift's config defaults live.
+ *
+ * Each default is written as a user would write it in nightshift.yaml: durations and sizes as text with their unit
+ * (`30s`, `10M`, `10%`), counts as numbers. Leaving a key out behaves as if you had written its default, and
+ * docs/config.md shows it in the same spelling. `null` means "none" (no timeout, no rate limit). `resolveConfig()`
+ * reads these; the schema reads them for the docs; nothing else in nightshift knows a default.
+ *
+ * A few defaults depend on where and how nightshift runs (the config file's directory, the host name); they are
+ * computed in resolve.ts and described for the docs in COMPUTED_DEFAULTS below.
+ */
+
+export const DEFAULTS = {
+  /** Relative to the config file's directory. */
+  state_dir: '.nightshift',
+  /** The SQLite file inside state_dir. */
+  sqlite_file: 'state.db',
+  cluster: { heartbeat: '5s', dead_after: '15s' },
+  http: {
+    listen: '127.0.0.1:8377',
+    // Healthchecks.io's limit, so ping clients behave the same.
+    ping_body_limit: '10000',
+  },
+  self_ping: null,
+  limits: {
+    max_concurrent_runs: 0,
+    min_available_memory: '0',
+  },
+  logs: { max_total: '1G', min_free_disk: '10%' },
+  // systemd's default TimeoutStopSec is 90s: 30s leaves room for the kill_grace of every running job.
+  shutdown_grace: '30s',
+  history: { keep_runs: 1000, max_age: '30d' },
+  doctor: { ignore: [] as readonly string[] },
+  alerts: { renotify: null },
+  job: {
+    env_file: null,
+    user: null,
+    schedule: null,
+    timezone: null,
+    overlap: 'skip',
+    catch_up: 'latest',
+    timeout: null,
+    kill_grace: '10s',
+    max_runtime: null,
+    retries: { max: 0, backoff: '10s', max_backoff: '10m', budget: null },
+    heartbeat: null,
+    grace: '1h',
+    memory: null,
+    cpu: null,
+    logs: { max_size: '10M', keep: 5, compress: true },
+    breaker: { group: null },
+    budget: null,
+    queue: null,
+    after: { on_stale: 'degrade' },
+    node: null,
+    restart: null,
+    min_uptime: '30s',
+    crash_loop: { failures: 5 },
+  },
+  /** `heartbeat: 5m` means warn at 5m, restart at 15m, alert at 60m (seed 003's ratios 1 : 3 : 12). */
+  heartbeat_ratios: { warn: 1, restart: 3, alert: 12 },
+  queue: { concurrency: 1, rate: null, retries: 3, lease: '5m' },
+  check: { schedule: null, timezone: null, every: null, grace: '1h', uuid: null },
+  channels: {
+    webhook: { headers: {} as Readonly<Record<string, string>> },
+    telegram: { api_url: 'https://api.telegram.org' },
+    ntfy: { token: null },
+    pagerduty: { url: 'https://events.pagerduty.com/v2/enqueue' },
+    // A local MTA (postfix, exim, nullmailer) on the VPS itself, the common setup.
+    email: { smtp: { host: 'localhost', port: 25, secure: false, user: null, pass: null } },
+  },
+} as const;
+
+/** How the defaults that depend on the machine and the file are worked out, in words, for docs/config.md. */
+export const COMPUTED_DEFAULTS = {
+  project: "the name of the config file's directory",
+  node: '$NIGHTSHIFT_NODE, else <hostname>-<pid>',
+  store: '$NIGHTSHIFT_DATABASE_URL, else sqlite (<state_dir>/state.db)',
+  cwd: "the config file's directory",
+  alerts_channels: 'every channel declared under channels:',
+  email_from: 'nightshift@<hostname>',
+  http_token: 'none: the daemon writes one to <state_dir>/api-token on first start',
+} as const;
