@@ -1,0 +1,25 @@
+/**
+ * Chooses the store dialect from the resolved config. The only place that knows which dialects exist.
+ */
+import type { StoreConfig } from '../config/types.ts';
+import { StoreError } from './errors.ts';
+import { openSqliteStore } from './sqlite/sqlite-store.ts';
+import type { Store } from './types.ts';
+
+export interface OpenStoreOptions {
+  /** Open without writing (the CLI's read commands): `migrate()` only checks the schema version. */
+  readonly?: boolean;
+}
+
+/** Opens the configured store. Call `migrate()` on the result before using it. */
+export async function openStore(config: StoreConfig, options: OpenStoreOptions = {}): Promise<Store> {
+  switch (config.kind) {
+    case 'sqlite':
+      return openSqliteStore(config.path, options);
+    case 'postgres':
+      throw new StoreError(
+        'unsupported',
+        'PostgreSQL support is coming in a later release of nightshift: use `store: sqlite` (the default) for now.',
+      );
+  }
+}

@@ -1,0 +1,18 @@
+/**
+ * Every SQLite migration, in the order it is applied. Migrations are TypeScript modules exporting SQL strings so that
+ * `tsc` ships them in dist/ with no copy step.
+ *
+ * Rules: never edit a migration that has shipped (databases in the field already ran it); add the next number
+ * instead. Versions are consecutive from 1; `migrate.ts` refuses a list with gaps.
+ */
+import { migration0001 } from './0001_initial.ts';
+
+export interface Migration {
+  version: number;
+  /** Short snake_case name, recorded in schema_migrations for humans reading the database. */
+  name: string;
+  /** One or more statements, run in one transaction. */
+  sql: string;
+}
+
+export const MIGRATIONS: readonly Migration[] = [migration0001];

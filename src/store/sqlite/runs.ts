@@ -1,0 +1,174 @@
+/**
+ * Run rows: the SQL and the synchronous steps the store composes into transactions.
+ *
+ * Conventions (also documented on the Store interface):
+ * - A run recorded directly in a final state (`insertRun` with a RunEnd, `cancelQueuedRun`) never started: its
+ *   `started_at` and `duration_ms` are null and `ended_at` is the caller's `ended_at` — when the decision was made.
+ * - `duration_ms` is `ended_at - started_at`, floored at 0 (a wall clock stepped back must not give a negative).
+ * - Lists are newest first by id (ULIDs sort by creation), except queued runs asked for by `dueBefore`, which come in
+ *   the order they are due.
+ */
+import { StoreError } from '../errors.ts';
+import { FINISHED_STATUSES, type NewRun, type RunEnd, type RunQuery } from '../types.ts';
+import type { StatementCache } from './connection.ts';
+import { toMs, type RunRow } from './rows.ts';
+
+const RUN_COLUMNS = `id, job, attempt, status, reason, "trigger", exit_code, signal, scheduled_at, started_at,
+  ended_at, duration_ms, pid, degraded, orphans_killed, node, chain_id, error`;
+
+const INSERT_RUN = `INSERT INTO runs (${RUN_COLUMNS}) VALUES (@id, @job, @attempt, @status, @reason, @trigger,
+  @exit_code, @signal, @scheduled_at, @started_at, @ended_at, @duration_ms, @pid, @degraded, @orphans_killed, @node,
+  @chain_id, @error)`;
+const SELECT_RUN = `SELECT ${RUN_COLUMNS} FROM runs WHERE id = ?`;
+const MARK_RUNNING = `UPDATE runs SET status = 'running', started_at = ? WHERE id = ? AND status = 'queued'`;
+const FINISH_RUNNING = `UPDATE runs SET status = ?, reason = ?, exit_code = ?, signal = ?, ended_at = ?,
+  duration_ms = ?, orphans_killed = ?, error = ? WHERE id = ? AND status = 'running'`;
+const CANCEL_QUEUED = `UPDATE runs SET status = ?, reason = ?, exit_code = ?, signal = ?, ended_at = ?,
+  orphans_killed = ?, error = ? WHERE id = ? AND status = 'queued'`;
+const SET_PID = `UPDATE runs SET pid = ? WHERE id = ? AND status = 'running'`;
+const COUNT_FAILURES = `SELECT COUNT(*) AS n FROM runs WHERE job = ? AND ended_at >= ?
+  AND (status IN ('failed', 'timed_out') OR (status = 'killed' AND (reason IS NULL OR reason <> 'shutdown')))`;
+const COUNT_LOST_IN_CHAIN = `SELECT COUNT(*) AS n FROM runs WHERE chain_id = ?
+  AND (status = 'lost' OR (status = 'killed' AND reason = 'shutdown'))`;
+// ROW_NUMBER() over the finished runs of each job; the same statement runs on PostgreSQL.
+const PRUNE_RUNS = `DELETE FROM runs WHERE id IN (
+  SELECT id FROM (
+    SELECT id, ended_at, ROW_NUMBER() OVER (PARTITION BY job ORDER BY id DESC) AS newer
+    FROM runs WHERE status NOT IN ('queued', 'running')
+  ) ranked
+  WHERE newer > ? OR ended_at < ?
+)`;
+
+export const DEFAULT_LIST_LIMIT = 100;
+
+type RunState = { status: 'queued' } | { status: 'running'; startedMs: number } | RunEnd;
+
+/** A full row for a new run in `state`. */
+export function newRunRow(run: NewRun, state: RunState): RunRow {
+  const final = state.status !== 'queued' && state.status !== 'running' ? checkEnd(state) : null;
+  return {
+    id: run.id,
+    job: run.job,
+    attempt: run.attempt,
+    status: state.status,
+    reason: final?.reason ?? null,
+    trigger: run.trigger,
+    exit_code: final?.exit_code ?? null,
+    signal: final?.signal ?? null,
+    scheduled_at: toMs(run.scheduled_at, 'scheduled_at'),
+    started_at: state.status === 'running' ? state.startedMs : null,
+    ended_at: final === null ? null : toMs(final.ended_at, 'ended_at'),
+    duration_ms: null,
+    pid: null,
+    degraded: run.degraded ?? null,
+    orphans_killed: final?.orphans_killed ?? 0,
+    node: run.node,
+    chain_id: run.chain_id,
+    error: final?.error ?? null,
+  };
+}
+
+export function insertRunRow(sql: StatementCache, row: RunRow): void {
+  sql.get<RunRow>(INSERT_RUN).run(row);
+}
+
+export function getRunRow(sql: StatementCache, id: string): RunRow | undefined {
+  return sql.get<[string], RunRow>(SELECT_RUN).get(id);
+}
+
+export function requireRunRow(sql: StatementCache, id: string): RunRow {
+  const row = getRunRow(sql, id);
+  if (row === undefined) throw new StoreError('not_found', `no run with id ${id}`);
+  return row;
+}
+
+/** queued → running; false when the run was not queued (nothing written). */
+export function markQueuedRunning(sql: StatementCache, id: string, startedMs: number): boolean {
+  return sql.get<[number, string]>(MARK_RUNNING).run(startedMs, id).changes > 0;
+}
+
+export function finishRunningRow(sql: StatementCache, id: string, end: RunEnd): void {
+  const row = requireRunRow(sql, id);
+  if (row.status !== 'running' || row.started_at === null) {
+    throw new StoreError('not_running', `run ${id} cannot be finished: it is ${row.status}, not running`);
+  }
+  checkEnd(end);
+  const endedMs = toMs(end.ended_at, 'ended_at');
+  const durationMs = Math.max(0, endedMs - row.started_at);
+  sql
+    .get<[string, string | null, number | null, string | null, number, number, number, string | null, string]>(
+      FINISH_RUNNING,
+    )
+    .run(end.status, end.reason, end.exit_code, end.signal, endedMs, durationMs, end.orphans_killed ?? 0, end.error ?? null, id);
+}
+
+export function cancelQueuedRow(sql: StatementCache, id: string, end: RunEnd): boolean {
+  checkEnd(end);
+  const endedMs = toMs(end.ended_at, 'ended_at');
+  return (
+    sql
+      .get<[string, string | null, number | null, string | null, number, number, string | null, string]>(CANCEL_QUEUED)
+      .run(end.status, end.reason, end.exit_code, end.signal, endedMs, end.orphans_killed ?? 0, end.error ?? null, id)
+      .changes > 0
+  );
+}
+
+export function setRunPidRow(sql: StatementCache, id: string, pid: number): void {
+  if (sql.get<[number, string]>(SET_PID).run(pid, id).changes > 0) return;
+  const row = requireRunRow(sql, id);
+  throw new StoreError('not_running', `cannot record pid ${pid} for run ${id}: it is ${row.status}, not running`);
+}
+
+export function listRunRows(sql: StatementCache, query: RunQuery): RunRow[] {
+  const limit = query.limit ?? DEFAULT_LIST_LIMIT;
+  if (!Number.isInteger(limit) || limit < 0) {
+    throw new StoreError('invalid_argument', `limit must be a non-negative integer, got ${limit}`);
+  }
+  if (query.statuses !== undefined && query.statuses.length === 0) return [];
+
+  const where: string[] = [];
+  const params: (string | number)[] = [];
+  if (query.job !== undefined) {
+    where.push('job = ?');
+    params.push(query.job);
+  }
+  if (query.statuses !== undefined) {
+    where.push(`status IN (${query.statuses.map(() => '?').join(', ')})`);
+    params.push(...query.statuses);
+  }
+  if (query.node !== undefined) {
+    where.push('node = ?');
+    params.push(query.node);
+  }
+  if (query.dueBefore !== undefined) {
+    where.push(`status = 'queued'`, 'scheduled_at <= ?');
+    params.push(toMs(query.dueBefore, 'dueBefore'));
+  }
+  const order = query.dueBefore !== undefined ? 'scheduled_at ASC, id ASC' : 'id DESC';
+  const filter = where.length > 0 ? `WHERE ${where.join(' AND ')}` : '';
+  const text = `SELECT ${RUN_COLUMNS} FROM runs ${filter} ORDER BY ${order} LIMIT ?`;
+  return sql.get<(string | number)[], RunRow>(text).all(...params, limit);
+}
+
+export function countFailureRows(sql: StatementCache, job: string, since: string): number {
+  return sql.get<[string, number], { n: number }>(COUNT_FAILURES).get(job, toMs(since, 'since'))?.n ?? 0;
+}
+
+export function countLostInChainRows(sql: StatementCache, chainId: string): number {
+  return sql.get<[string], { n: number }>(COUNT_LOST_IN_CHAIN).get(chainId)?.n ?? 0;
+}
+
+export function pruneRunRows(sql: StatementCache, keepPerJob: number, olderThan: string): number {
+  if (!Number.isInteger(keepPerJob) || keepPerJob < 0) {
+    throw new StoreError('invalid_argument', `keepPerJob must be a non-negative integer, got ${keepPerJob}`);
+  }
+  return sql.get<[number, number]>(PRUNE_RUNS).run(keepPerJob, toMs(olderThan, 'olderThan')).changes;
+}
+
+/** Guards the JavaScript callers TypeScript cannot: a run may only end in a final state. */
+function checkEnd(end: RunEnd): RunEnd {
+  if (!FINISHED_STATUSES.includes(end.status)) {
+    throw new StoreError('invalid_argument', `a run cannot end as ${JSON.stringify(end.status)}`);
+  }
+  return end;
+}

@@ -1,0 +1,227 @@
+/**
+ * The store: the only shared state in nightshift. Everything that matters is written here before it is acted on.
+ *
+ * The interface is narrow and semantic (start a run under its job's lock, finish a run and queue its retry in one
+ * step …) and exposes no connection type, so a PostgreSQL dialect can implement it unchanged. It is async even though
+ * better-sqlite3 is synchronous, for the same reason.
+ *
+ * Records use the snake_case field names of the public JSON contract (DESIGN.md "JSON shapes"), so the API and
+ * `--json` print them as they are; times are ISO-8601 UTC strings, durations milliseconds.
+ *
+ * The store never reads the clock: every time it records on a run, lock or job, or compares against (lock expiry
+ * included), comes from the caller, so tests need no fake timers. Failures are `StoreError`s (src/store/errors.ts)
+ * with a stable `code`.
+ */
+
+export const RUN_STATUSES = ['queued', 'running', 'succeeded', 'failed', 'timed_out', 'killed', 'lost', 'skipped'] as const;
+export type RunStatus = (typeof RUN_STATUSES)[number];
+export const FINISHED_STATUSES: readonly RunStatus[] = ['succeeded', 'failed', 'timed_out', 'killed', 'lost', 'skipped'];
+
+export const RUN_TRIGGERS = ['schedule', 'manual', 'retry', 'catch_up', 'api', 'exec', 'restart', 'task'] as const;
+export type RunTrigger = (typeof RUN_TRIGGERS)[number];
+
+/**
+ * Short stable codes. `shutdown` (the daemon stopped and its grace ran out) and `replaced` (overlap: replace) are
+ * additions to DESIGN.md's list.
+ */
+export type RunReason =
+  | 'overlap'
+  | 'paused'
+  | 'timeout'
+  | 'memory'
+  | 'start_failed'
+  | 'crash_loop'
+  | 'breaker_open'
+  | 'budget_exhausted'
+  | 'daemon_restart'
+  | 'stalled'
+  | 'missed'
+  | 'upstream_stale'
+  | 'halted'
+  | 'node_lost'
+  | 'replaced'
+  | 'shutdown';
+
+export interface Run {
+  id: string;
+  job: string;
+  /** 1 for the first attempt, 2 for the first retry … */
+  attempt: number;
+  status: RunStatus;
+  reason: RunReason | null;
+  trigger: RunTrigger;
+  exit_code: number | null;
+  signal: string | null;
+  /** When the start was due (the cron fire, or the retry's backoff end); equals created time for manual starts. */
+  scheduled_at: string;
+  started_at: string | null;
+  ended_at: string | null;
+  duration_ms: number | null;
+  pid: number | null;
+  degraded: string | null;
+  /** Processes still carrying the run's marker after its main process ended, killed by nightshift. */
+  orphans_killed: number;
+  node: string;
+  /** The id of the first attempt of this run's retry chain (its own id for a first attempt). */
+  chain_id: string;
+  /** Human-readable detail for a failed start or a kill (e.g. "spawn /opt/x ENOENT"); null otherwise. */
+  error: string | null;
+}
+
+/** What the caller supplies for a new run; the store fills id-independent defaults. */
+export interface NewRun {
+  id: string;
+  job: string;
+  attempt: number;
+  chain_id: string;
+  trigger: RunTrigger;
+  scheduled_at: string;
+  node: string;
+  degraded?: string | null;
+  /**
+   * This run is the scheduler's decision about the schedule fire at `scheduled_at`: whichever way it is recorded
+   * (started, queued or skipped), the job's `last_fire_at` moves to `scheduled_at` in the same transaction, so a crash
+   * can neither lose the fire nor make a restart fire it twice.
+   */
+  fire?: boolean;
+}
+
+/** How a run ended, as recorded by `finishRun`. */
+export interface RunEnd {
+  status: Exclude<RunStatus, 'queued' | 'running'>;
+  reason: RunReason | null;
+  exit_code: number | null;
+  signal: string | null;
+  ended_at: string;
+  orphans_killed?: number;
+  error?: string | null;
+}
+
+/** Who holds a lock. A holder is dead when its process is gone and nothing carries its run's marker. */
+export interface LockHolder {
+  /** Opaque token identifying this holding; compare-and-swap reclaims use it. */
+  token: string;
+  run_id: string | null;
+  pid: number;
+  /** The process start time (from /proc/PID/stat) so a reused PID is not mistaken for the holder. */
+  pid_start: number | null;
+  node: string;
+}
+
+export interface LockRecord extends LockHolder {
+  name: string;
+  acquired_at: string;
+  /** null = held until released or its holder dies. */
+  expires_at: string | null;
+}
+
+export interface LockRequest {
+  name: string;
+  holder: LockHolder;
+  ttl_ms?: number | null;
+  /** Take the lock even though `replaceToken`'s holder still has it (the caller proved that holder dead). */
+  replaceToken?: string | null;
+}
+
+export type StartRunResult = { started: true; run: Run } | { started: false; heldBy: LockRecord };
+
+export interface JobState {
+  job: string;
+  paused: boolean;
+  /** The last schedule fire the scheduler acted on (fired, skipped or recorded missed); null before the first. */
+  last_fire_at: string | null;
+}
+
+export interface RunQuery {
+  job?: string;
+  statuses?: readonly RunStatus[];
+  node?: string;
+  /** At most this many (default 100). Results are newest first (by id: ULIDs sort by creation). */
+  limit?: number;
+  /**
+   * Only queued runs due at or before this time (combined with the other filters), in the order they are due
+   * (scheduled_at ascending, then id) instead of newest first.
+   */
+  dueBefore?: string;
+}
+
+export interface PruneResult {
+  deleted: number;
+}
+
+export interface Store {
+  /**
+   * Applies pending migrations. Idempotent; safe when two processes open the same store at once. Call it once after
+   * opening. A read-only store only checks that the schema is current ('schema_outdated' otherwise). Either kind
+   * throws 'schema_too_new' for a database migrated by a newer nightshift.
+   */
+  migrate(): Promise<void>;
+  /** Idempotent. */
+  close(): Promise<void>;
+
+  /**
+   * Inserts a run that is `running` now, taking `lock` in the same transaction. When the lock is held (and not being
+   * replaced), nothing is written and the current holder is returned. The lock is free when it has no holder, its
+   * `expires_at` is before `startedAt`, or `lock.replaceToken` names its holder. The lock row records the run's id as
+   * its `run_id`, whatever `lock.holder.run_id` says.
+   */
+  startRun(run: NewRun, lock: LockRequest, startedAt: string): Promise<StartRunResult>;
+  /**
+   * Moves a `queued` run to `running` under `lock`, as `startRun` does for a new one. Throws StoreError 'not_queued'
+   * (writing nothing) when the run is no longer queued — another process started or cancelled it — whether or not
+   * the lock is free; 'not_found' when there is no such run.
+   */
+  startQueuedRun(runId: string, lock: LockRequest, startedAt: string): Promise<StartRunResult>;
+  /**
+   * Inserts a run in a final state (e.g. skipped) or `queued` (a pending start or retry). A run inserted in a final
+   * state never started: `started_at` and `duration_ms` are null, `ended_at` is `state.ended_at`.
+   */
+  insertRun(run: NewRun, state: { status: 'queued' } | RunEnd): Promise<Run>;
+  /** Throws 'not_running' unless the run is running. */
+  setRunPid(runId: string, pid: number): Promise<void>;
+  /**
+   * Ends a running run, releases every lock it holds and, when given, queues its retry — all in one transaction, so
+   * a crash never leaves a finished run holding its lock or a failed run without its planned retry.
+   * `duration_ms` = ended_at − started_at. Throws StoreError 'not_running' (writing nothing) unless the run is
+   * running, so nothing finishes twice.
+   */
+  finishRun(runId: string, end: RunEnd, retry?: NewRun | null): Promise<Run>;
+  /**
+   * Ends a queued run that will not start (its job was removed or paused …) with `end`; false when no longer queued.
+   * Like a final-state `insertRun`, the run keeps `started_at` and `duration_ms` null.
+   */
+  cancelQueuedRun(runId: string, end: RunEnd): Promise<boolean>;
+  getRun(id: string): Promise<Run | null>;
+  listRuns(query: RunQuery): Promise<Run[]>;
+  /**
+   * Failed attempts (failed, timed_out, killed) of `job` that ended at or after `since`, for retry budgets. A run
+   * killed with reason `shutdown` is not counted: like a lost run, it was not the job's failure.
+   */
+  countFailures(job: string, since: string): Promise<number>;
+  /** Number of runs in a chain that ended `lost` or `killed` with reason `shutdown` (retries not charged to the job). */
+  countLostInChain(chainId: string): Promise<number>;
+
+  getJobState(job: string): Promise<JobState>;
+  listJobStates(): Promise<JobState[]>;
+  setPaused(job: string, paused: boolean): Promise<void>;
+  setLastFire(job: string, at: string): Promise<void>;
+
+  /** Takes a lock not tied to a run start (e.g. the daemon's own instance lock, or `nightshift lock`). */
+  acquireLock(lock: LockRequest, now: string): Promise<{ acquired: true } | { acquired: false; heldBy: LockRecord }>;
+  getLock(name: string): Promise<LockRecord | null>;
+  /** Every lock currently recorded (expired ones included, until taken over), by name: for reconciliation and doctor. */
+  listLocks(): Promise<LockRecord[]>;
+  /** Releases `name` only if `token` still holds it. */
+  releaseLock(name: string, token: string): Promise<boolean>;
+  /**
+   * Sets the expiry of `token`'s holding of `name` to `now + ttl_ms`; false (nothing written) when `token` no longer
+   * holds it. A holding past its expiry that nobody has taken over can still be renewed.
+   */
+  renewLock(name: string, token: string, ttl_ms: number, now: string): Promise<boolean>;
+
+  /**
+   * Keeps the newest `keepPerJob` finished runs of each job and none that ended before `olderThan`. Queued and
+   * running runs are never deleted.
+   */
+  pruneRuns(opts: { keepPerJob: number; olderThan: string }): Promise<PruneResult>;
+}
