@@ -1,0 +1,152 @@
+/**
+ * Terminates a run's whole process tree: SIGTERM, a grace period, SIGKILL, then a check that nothing is left.
+ *
+ * A run's processes are found two ways, because each alone misses some (seeds 002 and 003):
+ * - the process group (`-pgid`): the main process leads its own group (spawned `detached`), and everything it forks
+ *   stays in it unless it calls setsid/setpgid. One kill() reaches them all, including ones forked a moment ago.
+ * - the marker `NIGHTSHIFT_RUN_ID=<id>` in /proc/PID/environ: inherited by every descendant, including those that
+ *   left the group (daemonised helpers, Chrome renderers), and unaffected by reparenting to init.
+ * What escapes both — a descendant that left the group AND cleared its environment — needs a cgroup per run.
+ * Seam: a `cgroup.kill` write (cgroup v2) would go right before the SIGKILL phase below; it is out of scope while the
+ * hosts run cgroup v1 hybrids that are not reliably writable.
+ *
+ * Every wait is `setTimeout(ms, undefined, { signal })`: aborting the caller's signal ends the grace early (straight
+ * to SIGKILL) and cuts the verification short; no timer outlives the call.
+ */
+import { performance } from 'node:perf_hooks';
+import { setTimeout as sleep } from 'node:timers/promises';
+
+import { ProcReader, type ProcStat, type RunProcess } from './proc.ts';
+
+export interface KillTreeOptions {
+  runId: string;
+  /** The run's process group (the main process's pid); null when there is none to signal. */
+  pgid: number | null;
+  /**
+   * Start time (clock ticks since boot) of the run's main process, when the caller knows it. Processes older than
+   * it cannot belong to the run, which keeps scans cheap. It also vouches for the process group: without it, a
+   * group whose leader is gone could be a recycled pid's, so its unmarked members are only included while a member
+   * carrying the marker proves the group is the run's (e.g. a sweep after a daemon restart).
+   */
+  notBeforeStartTime?: number;
+  /** How long the tree has between SIGTERM and SIGKILL. */
+  graceMs: number;
+  /** Aborting skips the rest of the grace (SIGKILL at once) and shortens the verification. */
+  signal?: AbortSignal;
+  proc?: ProcReader;
+  /** Between checks while waiting; default 75 ms. */
+  pollMs?: number;
+  /** How long to keep checking after SIGKILL that nothing survives; default 1000 ms. */
+  verifyMs?: number;
+}
+
+export interface KillTreeResult {
+  /** Distinct processes this call signalled that are gone now. */
+  killed: number;
+  /** Processes of the run still alive at the end (SIGKILL refused with EPERM, or stuck in the kernel). */
+  survivors: number;
+  survivorPids: number[];
+  /** True when something outlived the grace and needed SIGKILL. */
+  forced: boolean;
+}
+
+const DEFAULT_POLL_MS = 75;
+const DEFAULT_VERIFY_MS = 1000;
+
+export async function killTree(opts: KillTreeOptions): Promise<KillTreeResult> {
+  const proc = opts.proc ?? new ProcReader();
+  const pollMs = opts.pollMs ?? DEFAULT_POLL_MS;
+  const verifyMs = opts.verifyMs ?? DEFAULT_VERIFY_MS;
+  const signalled = new Map<number, number>(); // pid → start time, to count kills PID-reuse safely
+  const refused = new Map<number, number>(); // EPERM: we may not signal it, so it survives
+  const scan = async (): Promise<RunProcess[]> => {
+    const { runId, pgid, notBeforeStartTime } = opts;
+    const found = await proc.findRunProcesses(runId, { pgid, notBeforeStartTime });
+    const groupVouched =
+      opts.notBeforeStartTime !== undefined || found.some((p) => p.marked && p.pgid === opts.pgid);
+    return groupVouched ? found : found.filter((p) => p.marked);
+  };
+
+  const send = (targets: ProcStat[], sig: NodeJS.Signals): void => {
+    // One kill() for the group reaches every member; members are then skipped so none gets the signal twice
+    // (some programs treat a second SIGTERM as "give up on graceful shutdown").
+    const pgid = opts.pgid;
+    const groupAlive = pgid !== null && targets.some((t) => t.pgid === pgid);
+    if (groupAlive) deliver(-pgid, sig);
+    for (const t of targets) {
+      signalled.set(t.pid, t.startTime);
+      if (groupAlive && t.pgid === pgid) continue;
+      if (deliver(t.pid, sig) === 'refused') refused.set(t.pid, t.startTime);
+    }
+  };
+
+  // Phase 1: SIGTERM, then SIGCONT so that stopped processes (state T) get to handle it, as systemd does.
+  let targets = await scan();
+  if (targets.length === 0) return { killed: 0, survivors: 0, survivorPids: [], forced: false };
+  send(targets, 'SIGTERM');
+  send(targets, 'SIGCONT');
+
+  // Phase 2: the grace. Poll only the processes we know (cheap: one stat each); when they are all gone, rescan once
+  // for ones forked meanwhile and give those the same treatment within the same deadline.
+  const graceEnd = performance.now() + opts.graceMs;
+  let known = targets;
+  for (;;) {
+    const remaining = graceEnd - performance.now();
+    if (remaining <= 0 || !(await pause(Math.min(pollMs, remaining), opts.signal))) break;
+    known = await stillAlive(proc, known);
+    if (known.length > 0) continue;
+    known = await scan();
+    if (known.length === 0) break;
+    send(known, 'SIGTERM');
+    send(known, 'SIGCONT');
+  }
+
+  // Phase 3: SIGKILL whatever is left, then verify, killing again anything that forked in between.
+  targets = await scan();
+  const forced = targets.length > 0;
+  const verifyEnd = performance.now() + verifyMs;
+  while (targets.length > 0) {
+    send(targets, 'SIGKILL');
+    const remaining = verifyEnd - performance.now();
+    if (remaining <= 0 || !(await pause(Math.min(pollMs, remaining), opts.signal))) break;
+    targets = await scan();
+  }
+  if (targets.length > 0) targets = await scan(); // the loop ran out of time right after a SIGKILL
+
+  const survivorPids = new Set(targets.map((t) => t.pid));
+  for (const [pid, startTime] of refused) {
+    if (await proc.isSameProcessAlive(pid, startTime)) survivorPids.add(pid);
+  }
+  let killed = 0;
+  for (const [pid, startTime] of signalled) {
+    if (!survivorPids.has(pid) && !(await proc.isSameProcessAlive(pid, startTime))) killed += 1;
+  }
+  return { killed, survivors: survivorPids.size, survivorPids: [...survivorPids], forced };
+}
+
+/** ESRCH (already gone) is success; EPERM means the process survives whatever we do. */
+function deliver(pid: number, sig: NodeJS.Signals): 'sent' | 'gone' | 'refused' {
+  try {
+    process.kill(pid, sig);
+    return 'sent';
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'EPERM') return 'refused';
+    return 'gone';
+  }
+}
+
+async function stillAlive<T extends ProcStat>(proc: ProcReader, list: T[]): Promise<T[]> {
+  const alive = await Promise.all(list.map((p) => proc.isSameProcessAlive(p.pid, p.startTime)));
+  return list.filter((_, i) => alive[i] === true);
+}
+
+/** Waits `ms`; false when the signal aborted (before or during the wait). */
+async function pause(ms: number, signal: AbortSignal | undefined): Promise<boolean> {
+  try {
+    await sleep(ms, undefined, { signal });
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,175 @@
+/**
+ * A small reader of Linux `/proc`: enough to find every process that belongs to a run and to tell whether a pid is
+ * still the process we think it is.
+ *
+ * Why by hand: it is small and Linux-specific (DESIGN.md, "Dependencies"). The root is injectable so tests can point
+ * it at a fixture tree of `<pid>/stat` and `<pid>/environ` files.
+ *
+ * Reads are asynchronous on purpose: reading `/proc/PID/environ` takes the target's memory-map lock, and a process
+ * stuck in the kernel (a hung NFS page fault) can block that read; on the libuv thread pool it ties up one thread,
+ * synchronously it would freeze the whole daemon.
+ *
+ * Processes die during a scan. Every read that fails (ENOENT, ESRCH, EACCES, a half-written file) means "skip this
+ * pid", never an error.
+ */
+import { readFileSync } from 'node:fs';
+import { readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+
+import { RUN_MARKER_VAR } from './types.ts';
+
+export interface ProcStat {
+  pid: number;
+  /** The executable name as the kernel keeps it (at most 15 bytes; may contain spaces and parentheses). */
+  comm: string;
+  /** One letter: R running, S sleeping, D disk sleep, Z zombie, T stopped, X dead, … */
+  state: string;
+  ppid: number;
+  pgid: number;
+  session: number;
+  /** Field 22: when the process started, in clock ticks since boot. With the pid, it names one process for good. */
+  startTime: number;
+}
+
+/**
+ * Parses the content of `/proc/PID/stat`. The second field, `(comm)`, can contain spaces and parentheses, so the
+ * fixed fields are taken after the LAST `)`. Returns null for anything that does not look like a stat line.
+ */
+export function parseStat(content: string): ProcStat | null {
+  const open = content.indexOf('(');
+  const close = content.lastIndexOf(')');
+  if (open < 1 || close < open) return null;
+  const pid = Number(content.slice(0, open).trim());
+  // After ") ": state(3) ppid(4) pgrp(5) session(6) … starttime(22) → index 22 - 3 = 19.
+  const fields = content.slice(close + 1).trim().split(/\s+/);
+  const state = fields[0];
+  const nums = [fields[1], fields[2], fields[3], fields[19]].map((f) => (f === undefined ? NaN : Number(f)));
+  const [ppid, pgid, session, startTime] = nums as [number, number, number, number];
+  if (!Number.isInteger(pid) || state === undefined || state.length !== 1) return null;
+  if (![ppid, pgid, session, startTime].every(Number.isInteger)) return null;
+  return { pid, comm: content.slice(open + 1, close), state, ppid, pgid, session, startTime };
+}
+
+/** Zombies (Z) and dead tasks (X) hold a pid but run nothing: for us they are gone. */
+export function isLiveState(state: string): boolean {
+  return state !== 'Z' && state !== 'X' && state !== 'x';
+}
+
+/**
+ * True when the NUL-separated environment block holds exactly the entry `entry` (not a longer value with it as a
+ * prefix, not a longer name ending in it).
+ */
+export function environHasEntry(environ: Buffer, entry: string): boolean {
+  const needle = Buffer.from(entry);
+  let from = 0;
+  for (;;) {
+    const at = environ.indexOf(needle, from);
+    if (at === -1) return false;
+    const startsEntry = at === 0 || environ[at - 1] === 0;
+    const end = at + needle.length;
+    const endsEntry = end === environ.length || environ[end] === 0;
+    if (startsEntry && endsEntry) return true;
+    from = at + 1;
+  }
+}
+
+export interface ScanOptions {
+  /** Skip processes that started before this (clock ticks since boot): a run's processes cannot be older than it. */
+  notBeforeStartTime?: number;
+}
+
+export interface RunProcessQuery extends ScanOptions {
+  /** Also match live members of this process group, marked or not (a child that cleared its environment). */
+  pgid?: number | null;
+}
+
+export interface RunProcess extends ProcStat {
+  /** Carries the run's marker (else it matched as a member of the process group). */
+  marked: boolean;
+}
+
+export class ProcReader {
+  readonly root: string;
+
+  constructor(root: string = '/proc') {
+    this.root = root;
+  }
+
+  /** Every numeric entry of the root: the thread-group leaders, i.e. processes. */
+  async listPids(): Promise<number[]> {
+    let names: string[];
+    try {
+      names = await readdir(this.root);
+    } catch {
+      return []; // no /proc (not Linux, or a bare container): the caller falls back to the process group
+    }
+    const pids: number[] = [];
+    for (const name of names) {
+      if (/^[1-9][0-9]*$/.test(name)) pids.push(Number(name));
+    }
+    return pids;
+  }
+
+  async readStat(pid: number): Promise<ProcStat | null> {
+    try {
+      return parseStat(await readFile(join(this.root, String(pid), 'stat'), 'utf8'));
+    } catch {
+      return null;
+    }
+  }
+
+  /** Whether the process's environment holds `NIGHTSHIFT_RUN_ID=<runId>` (false when unreadable or gone). */
+  async hasMarker(pid: number, runId: string, markerVar: string = RUN_MARKER_VAR): Promise<boolean> {
+    try {
+      return environHasEntry(await readFile(join(this.root, String(pid), 'environ')), `${markerVar}=${runId}`);
+    } catch {
+      return false;
+    }
+  }
+
+  async pidStartTime(pid: number): Promise<number | null> {
+    return (await this.readStat(pid))?.startTime ?? null;
+  }
+
+  /**
+   * Synchronous, for one moment only: right after spawn() returns, before the event loop runs again, our own child
+   * cannot have been reaped yet, so its start time is certain to be readable (a zombie still has its stat).
+   */
+  pidStartTimeSync(pid: number): number | null {
+    try {
+      return parseStat(readFileSync(join(this.root, String(pid), 'stat'), 'utf8'))?.startTime ?? null;
+    } catch {
+      return null;
+    }
+  }
+
+  /** PID-reuse safe: the pid must still exist, not be a zombie, and have started at the same tick. */
+  async isSameProcessAlive(pid: number, startTime: number): Promise<boolean> {
+    const stat = await this.readStat(pid);
+    return stat !== null && stat.startTime === startTime && isLiveState(stat.state);
+  }
+
+  /** Live processes carrying the run's marker. */
+  async findMarkedPids(runId: string, opts: ScanOptions = {}): Promise<number[]> {
+    return (await this.findRunProcesses(runId, opts)).filter((p) => p.marked).map((p) => p.pid);
+  }
+
+  /**
+   * Live processes that belong to a run: those carrying its marker, plus (when `pgid` is given) members of its
+   * process group. Zombies are left out.
+   */
+  async findRunProcesses(runId: string, query: RunProcessQuery = {}): Promise<RunProcess[]> {
+    const notBefore = query.notBeforeStartTime ?? 0;
+    const pgid = query.pgid ?? null;
+    const pids = await this.listPids();
+    const found = await Promise.all(
+      pids.map(async (pid): Promise<RunProcess | null> => {
+        const stat = await this.readStat(pid);
+        if (stat === null || !isLiveState(stat.state) || stat.startTime < notBefore) return null;
+        const marked = await this.hasMarker(pid, runId);
+        return marked || (pgid !== null && stat.pgid === pgid) ? { ...stat, marked } : null;
+      }),
+    );
+    return found.filter((s): s is RunProcess => s !== null);
+  }
+}
