@@ -1,0 +1,365 @@
+import { EventEmitter } from 'node:events';
+import type { JobConfig } from '../config/types.ts';
+import type { LockRecord, LockRequest, NewRun, Run, RunEnd, RunTrigger, StartRunResult, Store } from '../store/types.ts';
+import type { RunResult } from '../runner/types.ts';
+import { StoreError } from '../store/errors.ts';
+import { newRunId } from '../util/ids.ts';
+import { iso } from '../util/time.ts';
+import type { Logger } from '../util/logger.ts';
+import { isHolderAlive, type ProcessProbe } from './holder-liveness.ts';
+import { decideRetry } from './retry-policy.ts';
+import { resolveOverlap } from './overlap.ts';
+import type { RunLauncher } from './run-launcher.ts';
+
+/** What asks for a start: a schedule fire, an operator, a retry … */
+export interface StartRequest {
+  trigger: RunTrigger;
+  scheduledAtMs: number;
+  attempt?: number;
+  chainId?: string;
+  /** This start is a schedule fire: recording it moves the job's fire cursor (see NewRun.fire). */
+  fire?: boolean;
+}
+
+export interface DispatcherEvents {
+  'run:started': [run: Run];
+  'run:ended': [run: Run];
+  'run:skipped': [run: Run];
+  'run:queued': [run: Run];
+}
+
+export interface DispatcherDeps {
+  store: Store;
+  launcher: RunLauncher;
+  probe: ProcessProbe;
+  logger: Logger;
+  node: string;
+  /** The current job definitions (they change on reload; running runs keep the definition they started with). */
+  jobs: () => Readonly<Record<string, JobConfig>>;
+  maxConcurrentRuns: () => number;
+  /** One SQLite file means one host, where lock holders can be probed through /proc. */
+  sameHost: boolean;
+  /** The daemon's own process start time (from /proc), so a lock it holds is not mistaken for a reused pid's. */
+  pidStart: number | null;
+  /** Kills a lock holder outside this daemon (overlap: replace against an `exec` wrapper). */
+  killExternal: (holder: LockRecord, killGraceMs: number) => Promise<void>;
+  now?: () => number;
+}
+
+interface ActiveRun {
+  run: Run;
+  controller: AbortController;
+  done: Promise<void>;
+}
+
+export const JOB_LOCK_PREFIX = 'job:';
+
+/**
+ * Turns start requests into runs: applies pause, concurrency and the job's lock with its overlap policy, records
+ * every decision in the store before acting on it, supervises the process through the launcher, and records how it
+ * ended together with the retry its policy allows.
+ *
+ * The only in-memory state is the set of process handles of runs this daemon supervises; their state lives in the
+ * store.
+ */
+export class Dispatcher {
+  readonly events = new EventEmitter<DispatcherEvents>();
+  private readonly active = new Map<string, ActiveRun>();
+  private readonly deps: DispatcherDeps;
+  private readonly now: () => number;
+  private accepting = true;
+  private pumping: Promise<void> | null = null;
+  private pumpAgain = false;
+
+  constructor(deps: DispatcherDeps) {
+    this.deps = deps;
+    this.now = deps.now ?? Date.now;
+  }
+
+  get activeCount(): number {
+    return this.active.size;
+  }
+
+  activeRunIds(): string[] {
+    return [...this.active.keys()];
+  }
+
+  /** Handles one start request; resolves once the decision is recorded (not when the run ends). */
+  async request(job: JobConfig, req: StartRequest): Promise<Run> {
+    const id = newRunId(this.now());
+    const run: NewRun = {
+      id,
+      job: job.name,
+      attempt: req.attempt ?? 1,
+      chain_id: req.chainId ?? id,
+      trigger: req.trigger,
+      scheduled_at: iso(req.scheduledAtMs),
+      node: this.deps.node,
+      fire: req.fire ?? false,
+    };
+    const state = await this.deps.store.getJobState(job.name);
+    const automatic = req.trigger === 'schedule' || req.trigger === 'catch_up' || req.trigger === 'retry';
+    if (state.paused && automatic) return this.skip(run, 'paused');
+    if (!this.accepting || this.atCapacity()) return this.queue(run);
+    return this.startFresh(job, run);
+  }
+
+  /** Records a schedule fire that will not run (missed while the daemon was down, or catch_up: none). */
+  async recordMissed(job: JobConfig, scheduledAtMs: number): Promise<Run> {
+    const id = newRunId(this.now());
+    const run: NewRun = {
+      id,
+      job: job.name,
+      attempt: 1,
+      chain_id: id,
+      trigger: 'schedule',
+      scheduled_at: iso(scheduledAtMs),
+      node: this.deps.node,
+      fire: true,
+    };
+    return this.skip(run, 'missed');
+  }
+
+  /** Tries to start a queued run that is due; a run that still cannot start stays queued. */
+  async startQueued(run: Run): Promise<Run> {
+    const job = this.deps.jobs()[run.job];
+    if (!job) {
+      await this.deps.store.cancelQueuedRun(run.id, this.skippedEnd(null, `job ${run.job} is no longer in the config`));
+      return run;
+    }
+    const state = await this.deps.store.getJobState(job.name);
+    if (state.paused && run.trigger !== 'manual' && run.trigger !== 'api') {
+      await this.deps.store.cancelQueuedRun(run.id, this.skippedEnd('paused', null));
+      return run;
+    }
+    if (!this.accepting || this.atCapacity()) return run;
+    let result: StartRunResult;
+    try {
+      result = await this.startWithReclaim((lock) => this.deps.store.startQueuedRun(run.id, lock, iso(this.now())), job, run.id);
+    } catch (error) {
+      // Another process (an `exec`, or a second node) took or cancelled it first: nothing to do.
+      if (error instanceof StoreError && error.code === 'not_queued') return run;
+      throw error;
+    }
+    if (result.started) this.launch(job, result.run);
+    return result.started ? result.run : run;
+  }
+
+  /** Stops a run this daemon supervises; its tree is killed and it ends `killed` with `reason`. */
+  cancel(runId: string, reason: string): boolean {
+    const active = this.active.get(runId);
+    if (!active) return false;
+    active.controller.abort(reason);
+    return true;
+  }
+
+  /** Resolves when the run ends (immediately when it is not supervised here). */
+  async waitForRun(runId: string): Promise<void> {
+    await this.active.get(runId)?.done;
+  }
+
+  /**
+   * Starts due queued runs (retries, queued overlaps, runs that waited for a slot). Serialised: a call while one is
+   * in progress makes that one go round again instead of racing it.
+   */
+  pump(): Promise<void> {
+    if (this.pumping) {
+      this.pumpAgain = true;
+      return this.pumping;
+    }
+    this.pumping = (async () => {
+      try {
+        do {
+          this.pumpAgain = false;
+          await this.startDueQueued();
+        } while (this.pumpAgain);
+      } catch (error) {
+        this.deps.logger.error({ err: error }, 'starting queued runs failed; will try again on the next tick');
+      } finally {
+        this.pumping = null;
+      }
+    })();
+    return this.pumping;
+  }
+
+  /**
+   * Shutdown: accept no new starts, let running runs finish for up to `graceMs`, then kill what remains. Killed runs
+   * end `killed` with `reason: shutdown` and are queued to run again at the next start.
+   */
+  async drain(graceMs: number): Promise<void> {
+    this.accepting = false;
+    const all = () => Promise.all([...this.active.values()].map((a) => a.done));
+    if (this.active.size === 0) return;
+    const timer = AbortSignal.timeout(graceMs);
+    await Promise.race([all(), new Promise((resolve) => timer.addEventListener('abort', resolve, { once: true }))]);
+    for (const active of this.active.values()) active.controller.abort('shutdown');
+    await all();
+  }
+
+  /** Kills every supervised run now (a second SIGTERM during shutdown). */
+  killAll(reason: string): void {
+    this.accepting = false;
+    for (const active of this.active.values()) active.controller.abort(reason);
+  }
+
+  private async startDueQueued(): Promise<void> {
+    const due = await this.deps.store.listRuns({ statuses: ['queued'], dueBefore: iso(this.now()), limit: 100 });
+    for (const run of due) {
+      if (!this.accepting || this.atCapacity()) return;
+      if ([...this.active.values()].some((a) => a.run.job === run.job)) continue;
+      await this.startQueued(run);
+    }
+  }
+
+  private async startFresh(job: JobConfig, run: NewRun): Promise<Run> {
+    const result = await this.startWithReclaim((lock) => this.deps.store.startRun(run, lock, iso(this.now())), job, run.id);
+    if (result.started) {
+      this.launch(job, result.run);
+      return result.run;
+    }
+    const decision = await resolveOverlap(job, result.heldBy, {
+      store: this.deps.store,
+      cancelLocal: (runId) => this.cancelAndWait(runId, 'replaced'),
+      killExternal: this.deps.killExternal,
+      logger: this.deps.logger,
+    });
+    if (decision === 'queue') return this.queue(run);
+    if (decision === 'start') {
+      const retry = await this.startWithReclaim((lock) => this.deps.store.startRun(run, lock, iso(this.now())), job, run.id);
+      if (retry.started) {
+        this.launch(job, retry.run);
+        return retry.run;
+      }
+    }
+    return this.skip(run, 'overlap');
+  }
+
+  /** Takes the job's lock, reclaiming it once when its holder is provably dead (crashed exec, killed daemon). */
+  private async startWithReclaim(
+    start: (lock: LockRequest) => Promise<StartRunResult>,
+    job: JobConfig,
+    runId: string,
+  ): Promise<StartRunResult> {
+    const lock = this.lockRequest(job.name, runId);
+    const first = await start(lock);
+    if (first.started) return first;
+    if (await isHolderAlive(first.heldBy, this.deps.probe, this.deps.sameHost, this.now())) return first;
+    this.deps.logger.warn({ job: job.name, holder: first.heldBy }, 'reclaiming the lock of a holder that is gone');
+    return start({ ...lock, replaceToken: first.heldBy.token });
+  }
+
+  private launch(job: JobConfig, run: Run): void {
+    const controller = new AbortController();
+    const done = this.supervise(job, run, controller.signal).finally(() => {
+      this.active.delete(run.id);
+      void this.pump();
+    });
+    this.active.set(run.id, { run, controller, done });
+    this.events.emit('run:started', run);
+  }
+
+  private async supervise(job: JobConfig, run: Run, signal: AbortSignal): Promise<void> {
+    let end: RunEnd;
+    try {
+      const result = await this.deps.launcher.launch(job, run, signal, (pid) => {
+        this.deps.store.setRunPid(run.id, pid).catch((error: unknown) => {
+          this.deps.logger.error({ err: error, run: run.id }, 'could not record the pid of a run');
+        });
+      });
+      end = this.endFromResult(result);
+    } catch (error) {
+      end = { ...this.failedEnd('start_failed'), error: error instanceof Error ? error.message : String(error) };
+    }
+    const lostInChain = await this.deps.store.countLostInChain(run.chain_id);
+    const decision = decideRetry(job.retries, run, end, lostInChain);
+    const retry: NewRun | null = decision.retry
+      ? {
+          id: newRunId(this.now()),
+          job: job.name,
+          attempt: run.attempt + 1,
+          chain_id: run.chain_id,
+          trigger: 'retry',
+          scheduled_at: iso(this.now() + decision.delayMs),
+          node: this.deps.node,
+        }
+      : null;
+    try {
+      const ended = await this.deps.store.finishRun(run.id, end, retry);
+      this.deps.logger.info(
+        { job: job.name, run: run.id, status: ended.status, reason: ended.reason, exit_code: ended.exit_code, retry: retry?.scheduled_at },
+        `run ${ended.status}`,
+      );
+      this.events.emit('run:ended', ended);
+    } catch (error) {
+      // The run stays `running` in the store; the next daemon start recovers it as lost, so nothing is silently lost.
+      this.deps.logger.error({ err: error, run: run.id }, 'could not record the end of a run');
+    }
+  }
+
+  private endFromResult(result: RunResult): RunEnd {
+    const base = {
+      exit_code: result.exitCode,
+      signal: result.signal,
+      ended_at: iso(this.now()),
+      orphans_killed: result.orphansKilled,
+      error: result.startError,
+    };
+    switch (result.endedBy) {
+      case 'exited':
+        return { ...base, status: result.exitCode === 0 ? 'succeeded' : 'failed', reason: null };
+      case 'timed_out':
+        return { ...base, status: 'timed_out', reason: 'timeout' };
+      case 'cancelled':
+        return { ...base, status: 'killed', reason: toKillReason(result.cancelReason) };
+      case 'start_failed':
+        return { ...base, status: 'failed', reason: 'start_failed' };
+    }
+  }
+
+  private async cancelAndWait(runId: string, reason: string): Promise<boolean> {
+    const active = this.active.get(runId);
+    if (!active) return false;
+    active.controller.abort(reason);
+    await active.done;
+    return true;
+  }
+
+  private atCapacity(): boolean {
+    const max = this.deps.maxConcurrentRuns();
+    return max > 0 && this.active.size >= max;
+  }
+
+  private lockRequest(job: string, runId: string): LockRequest {
+    return {
+      name: JOB_LOCK_PREFIX + job,
+      holder: { token: runId, run_id: runId, pid: process.pid, pid_start: this.deps.pidStart, node: this.deps.node },
+    };
+  }
+
+  private async skip(run: NewRun, reason: RunEnd['reason']): Promise<Run> {
+    const skipped = await this.deps.store.insertRun(run, this.skippedEnd(reason, null));
+    this.deps.logger.info({ job: run.job, run: run.id, reason }, 'run skipped');
+    this.events.emit('run:skipped', skipped);
+    return skipped;
+  }
+
+  private async queue(run: NewRun): Promise<Run> {
+    const queued = await this.deps.store.insertRun(run, { status: 'queued' });
+    this.events.emit('run:queued', queued);
+    return queued;
+  }
+
+  private skippedEnd(reason: RunEnd['reason'], error: string | null): RunEnd {
+    return { status: 'skipped', reason, exit_code: null, signal: null, ended_at: iso(this.now()), error };
+  }
+
+  private failedEnd(reason: RunEnd['reason']): RunEnd {
+    return { status: 'failed', reason, exit_code: null, signal: null, ended_at: iso(this.now()) };
+  }
+}
+
+const KILL_REASONS = new Set(['stalled', 'memory', 'replaced', 'shutdown']);
+
+function toKillReason(reason: string | null): RunEnd['reason'] {
+  return reason && KILL_REASONS.has(reason) ? (reason as RunEnd['reason']) : null;
+}

@@ -1,0 +1,74 @@
+import type { JobConfig } from '../config/types.ts';
+import type { NewRun, Run, Store } from '../store/types.ts';
+import type { Logger } from '../util/logger.ts';
+import { newRunId } from '../util/ids.ts';
+import { iso } from '../util/time.ts';
+import { JOB_LOCK_PREFIX } from './dispatcher.ts';
+import type { ProcessProbe } from './holder-liveness.ts';
+import { decideRetry } from './retry-policy.ts';
+
+export interface RecoveryDeps {
+  store: Store;
+  probe: ProcessProbe;
+  logger: Logger;
+  node: string;
+  jobs: Readonly<Record<string, JobConfig>>;
+  /** Kills every process carrying the run's marker (TERM, a short grace, KILL) and resolves when none is left. */
+  killMarked: (run: Run, killGraceMs: number) => Promise<void>;
+  now?: () => number;
+}
+
+export interface RecoveryReport {
+  lost: Run[];
+  retried: number;
+  /** Runs left alone because their holder (an `exec` wrapper) is still alive. */
+  stillHeld: number;
+}
+
+/** A dead daemon's leftover processes get at most this grace: they have been unsupervised since it died. */
+const RECOVERY_KILL_GRACE_MS = 2_000;
+
+/**
+ * Reconciles the store with reality at daemon start, before anything is scheduled. A run left `running` whose
+ * holder process is gone (the daemon was killed with -9, the machine lost power, an `exec` wrapper died) has its
+ * leftover processes killed by marker, is marked `lost` with `reason: daemon_restart`, and — unless it came from
+ * `exec` (cron owns those) — is retried once, free of charge, per the retry policy. Its lock goes with it.
+ */
+export async function recoverRuns(deps: RecoveryDeps): Promise<RecoveryReport> {
+  const now = deps.now ?? Date.now;
+  const report: RecoveryReport = { lost: [], retried: 0, stillHeld: 0 };
+  const running = await deps.store.listRuns({ statuses: ['running'], limit: 100_000 });
+  for (const run of running) {
+    const lock = await deps.store.getLock(JOB_LOCK_PREFIX + run.job);
+    const holder = lock?.run_id === run.id ? lock : null;
+    // Only the holder's own process counts here: the dead daemon's children still carry the marker, and those are
+    // exactly what must be killed.
+    if (holder && holder.pid !== process.pid && (await deps.probe.isAlive(holder.pid, holder.pid_start))) {
+      report.stillHeld += 1;
+      continue;
+    }
+    const job = deps.jobs[run.job];
+    await deps.killMarked(run, Math.min(job?.killGraceMs ?? RECOVERY_KILL_GRACE_MS, RECOVERY_KILL_GRACE_MS));
+    const end = { status: 'lost', reason: 'daemon_restart', exit_code: null, signal: null, ended_at: iso(now()) } as const;
+    let retry: NewRun | null = null;
+    if (job && run.trigger !== 'exec') {
+      const decision = decideRetry(job.retries, run, end, await deps.store.countLostInChain(run.chain_id));
+      if (decision.retry) {
+        retry = {
+          id: newRunId(now()),
+          job: run.job,
+          attempt: run.attempt + 1,
+          chain_id: run.chain_id,
+          trigger: 'retry',
+          scheduled_at: iso(now() + decision.delayMs),
+          node: deps.node,
+        };
+      }
+    }
+    const lost = await deps.store.finishRun(run.id, end, retry);
+    report.lost.push(lost);
+    if (retry) report.retried += 1;
+    deps.logger.warn({ job: run.job, run: run.id, retry: retry?.id ?? null }, 'run was left running by a dead daemon: marked lost');
+  }
+  return report;
+}

@@ -1,0 +1,53 @@
+import type { JobConfig } from '../config/types.ts';
+import type { Run } from '../store/types.ts';
+import type { OutputSink, RunResult } from '../runner/types.ts';
+import { runProcess } from '../runner/spawn-run.ts';
+import { resolveUser } from '../runner/users.ts';
+import type { RunTokens } from '../security/run-token.ts';
+import { buildRunEnv } from './run-env.ts';
+
+/** Starts the process of a run and resolves with how it ended. The dispatcher depends on this seam, not on spawn. */
+export interface RunLauncher {
+  launch(job: JobConfig, run: Run, signal: AbortSignal, onSpawn: (pid: number) => void): Promise<RunResult>;
+}
+
+export interface ProcessLauncherOptions {
+  sinkFor: (job: JobConfig, runId: string) => OutputSink;
+  daemonUrl: () => string;
+  tokens: RunTokens;
+  inheritedEnv?: NodeJS.ProcessEnv;
+  etcRoot?: string;
+}
+
+/** The real launcher: composes environment and user, then hands the command to the runner. */
+export class ProcessLauncher implements RunLauncher {
+  private readonly options: ProcessLauncherOptions;
+
+  constructor(options: ProcessLauncherOptions) {
+    this.options = options;
+  }
+
+  async launch(job: JobConfig, run: Run, signal: AbortSignal, onSpawn: (pid: number) => void): Promise<RunResult> {
+    const user = job.user ? resolveUser(job.user, { etcRoot: this.options.etcRoot ?? '/etc', job: job.name }) : null;
+    const env = await buildRunEnv(job, run, {
+      daemonUrl: this.options.daemonUrl(),
+      runToken: this.options.tokens.issue(run.id),
+      inherited: this.options.inheritedEnv ?? process.env,
+      user,
+    });
+    return runProcess(
+      {
+        runId: run.id,
+        job: job.name,
+        command: job.command,
+        cwd: job.cwd,
+        env,
+        user: user ? { uid: user.uid, gid: user.gid } : null,
+        timeoutMs: job.timeoutMs,
+        killGraceMs: job.killGraceMs,
+        output: this.options.sinkFor(job, run.id),
+      },
+      { signal, onSpawn },
+    );
+  }
+}

@@ -1,0 +1,190 @@
+import type { JobConfig } from '../config/types.ts';
+import type { Store } from '../store/types.ts';
+import type { Logger } from '../util/logger.ts';
+import { iso } from '../util/time.ts';
+import type { Dispatcher } from './dispatcher.ts';
+import { Timeline } from './timeline.ts';
+
+/** No single wait is longer than this, so a suspend or a wall-clock jump is noticed within it (croner does the same). */
+export const MAX_WAIT_MS = 30_000;
+/** A fire acted on later than this after its time (while the daemon was up) is treated as missed, like downtime. */
+export const ON_TIME_TOLERANCE_MS = 60_000;
+/** Missed fires recorded one by one per job and tick; beyond it the log says how many more there were. */
+export const MAX_MISSED_RECORDS = 100;
+
+export interface SchedulerDeps {
+  store: Store;
+  dispatcher: Dispatcher;
+  logger: Logger;
+  jobs: () => Readonly<Record<string, JobConfig>>;
+  /** When this daemon started: fires before it happened while nobody was scheduling. */
+  startedAtMs: number;
+  now?: () => number;
+}
+
+interface ScheduledJob {
+  key: string;
+  timeline: Timeline;
+}
+
+/**
+ * Fires schedules. One timer, set to the next due moment (the nearest fire or queued retry), never longer than
+ * MAX_WAIT_MS; no polling loop.
+ *
+ * Each job has a cursor: the last fire acted on, kept in the store, so fires that fell in a downtime are found at the
+ * next start and handled by `catch_up` — the latest one run (`trigger: catch_up`) or not, every other one recorded as
+ * a skipped run with `reason: missed`. Nothing is silently dropped.
+ */
+export class Scheduler {
+  private readonly deps: SchedulerDeps;
+  private readonly now: () => number;
+  private readonly timelines = new Map<string, ScheduledJob>();
+  private readonly cursors = new Map<string, number>();
+  private timer: NodeJS.Timeout | null = null;
+  private ticking: Promise<void> | null = null;
+  private stopped = false;
+  /** When the loop last ran, for the daemon's own health check. */
+  lastTickAt = Date.now();
+
+  constructor(deps: SchedulerDeps) {
+    this.deps = deps;
+    this.now = deps.now ?? Date.now;
+  }
+
+  async start(): Promise<void> {
+    const states = new Map((await this.deps.store.listJobStates()).map((s) => [s.job, s]));
+    for (const [name, job] of Object.entries(this.deps.jobs())) {
+      if (!job.schedule) continue;
+      const saved = states.get(name)?.last_fire_at;
+      await this.adoptCursor(name, saved ? Date.parse(saved) : null);
+    }
+    this.syncTimelines();
+    // A run that ends may have queued a retry due sooner than the armed timer: re-arm on every new queued run.
+    this.deps.dispatcher.events.on('run:ended', this.onRunsChanged);
+    this.deps.dispatcher.events.on('run:queued', this.onRunsChanged);
+    await this.tick();
+  }
+
+  private readonly onRunsChanged = (): void => this.wake();
+
+  /** Applies a new config: schedules are rebuilt; a new job starts counting from now, not from the epoch. */
+  async reload(): Promise<void> {
+    for (const [name, job] of Object.entries(this.deps.jobs())) {
+      if (job.schedule && !this.cursors.has(name)) {
+        const state = await this.deps.store.getJobState(name);
+        await this.adoptCursor(name, state.last_fire_at ? Date.parse(state.last_fire_at) : null);
+      }
+    }
+    this.syncTimelines();
+    this.wake();
+  }
+
+  /** Runs a tick now (after a manual start or a run's end, when queued work may be due). */
+  wake(): void {
+    if (this.stopped) return;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = setTimeout(() => void this.tick(), 0);
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.deps.dispatcher.events.off('run:ended', this.onRunsChanged);
+    this.deps.dispatcher.events.off('run:queued', this.onRunsChanged);
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    await this.ticking;
+  }
+
+  /** The next fire of a scheduled job (for status), or null. */
+  nextFireAt(job: string): number | null {
+    const scheduled = this.timelines.get(job);
+    const cursor = this.cursors.get(job);
+    if (!scheduled || cursor === undefined) return null;
+    return scheduled.timeline.nextAfter(Math.max(cursor, this.now()));
+  }
+
+  private async adoptCursor(job: string, saved: number | null): Promise<void> {
+    if (saved !== null) {
+      this.cursors.set(job, saved);
+      return;
+    }
+    const now = this.now();
+    this.cursors.set(job, now);
+    await this.deps.store.setLastFire(job, iso(now));
+  }
+
+  private syncTimelines(): void {
+    const jobs = this.deps.jobs();
+    for (const name of [...this.timelines.keys()]) if (!jobs[name]?.schedule) this.timelines.delete(name);
+    for (const [name, job] of Object.entries(jobs)) {
+      if (!job.schedule) continue;
+      const key = `${job.schedule}\u0000${job.timezone ?? ''}`;
+      if (this.timelines.get(name)?.key !== key) this.timelines.set(name, { key, timeline: new Timeline(job.schedule, job.timezone) });
+    }
+  }
+
+  private tick(): Promise<void> {
+    if (this.ticking) return this.ticking;
+    this.ticking = (async () => {
+      try {
+        const now = this.now();
+        this.lastTickAt = now;
+        const jobs = this.deps.jobs();
+        for (const [name, scheduled] of this.timelines) {
+          const job = jobs[name];
+          if (job) await this.fireDue(job, scheduled.timeline, now);
+        }
+        await this.deps.dispatcher.pump();
+      } catch (error) {
+        this.deps.logger.error({ err: error }, 'scheduler tick failed; trying again shortly');
+      } finally {
+        this.ticking = null;
+        if (!this.stopped) await this.arm();
+      }
+    })();
+    return this.ticking;
+  }
+
+  private async fireDue(job: JobConfig, timeline: Timeline, now: number): Promise<void> {
+    const cursor = this.cursors.get(job.name) ?? now;
+    const { fires, total, capped } = timeline.firesBetween(cursor, now, MAX_MISSED_RECORDS + 1);
+    const latest = fires.at(-1);
+    if (latest === undefined) return;
+    const onTime = latest >= this.deps.startedAtMs && now - latest <= ON_TIME_TOLERANCE_MS;
+    const trigger = onTime ? 'schedule' : job.catchUp === 'latest' ? 'catch_up' : null;
+    const missed = trigger ? fires.slice(0, -1) : fires;
+    const missedTotal = total - (trigger ? 1 : 0);
+    for (const at of missed.slice(-MAX_MISSED_RECORDS)) await this.deps.dispatcher.recordMissed(job, at);
+    if (missedTotal > 0) {
+      this.deps.logger.warn(
+        { job: job.name, missed: missedTotal, recorded: Math.min(missed.length, MAX_MISSED_RECORDS), capped },
+        `${capped ? 'at least ' : ''}${missedTotal} scheduled fire(s) of ${job.name} were missed` +
+          (trigger === 'catch_up' ? '; running the latest (catch_up: latest)' : ''),
+      );
+    }
+    // Every record of a fire (run, queue or skip) moves the stored cursor in its own transaction (NewRun.fire).
+    this.cursors.set(job.name, latest);
+    if (trigger) await this.deps.dispatcher.request(job, { trigger, scheduledAtMs: latest, fire: true });
+  }
+
+  private async arm(): Promise<void> {
+    const now = this.now();
+    let next = now + MAX_WAIT_MS;
+    for (const [name, scheduled] of this.timelines) {
+      const at = scheduled.timeline.nextAfter(Math.max(this.cursors.get(name) ?? now, now - 1));
+      if (at !== null && at < next) next = at;
+    }
+    try {
+      // Queued runs already due but blocked (their job's lock is held) wait for a run's end or the next tick, so
+      // only future ones set the timer; otherwise a blocked run would spin it.
+      const queued = await this.deps.store.listRuns({ statuses: ['queued'], dueBefore: iso(next), limit: 50 });
+      const future = queued.map((r) => Date.parse(r.scheduled_at)).find((at) => at > now);
+      if (future !== undefined) next = Math.min(next, future);
+    } catch (error) {
+      this.deps.logger.error({ err: error }, 'could not read queued runs');
+    }
+    if (this.stopped) return;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = setTimeout(() => void this.tick(), Math.max(0, next - this.now()));
+  }
+}
