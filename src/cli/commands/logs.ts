@@ -1,0 +1,73 @@
+import type { Command } from 'commander';
+import { join } from 'node:path';
+import { readJobLog, followJobLog } from '../../runner/output/log-reader.ts';
+import type { LogRecord } from '../../runner/output/record.ts';
+import { openStore } from '../../store/open.ts';
+import { FINISHED_STATUSES } from '../../store/types.ts';
+import { loadCliConfig, requireJob } from '../context.ts';
+import { parseLimit } from '../options.ts';
+
+interface LogsFlags {
+  run?: string;
+  follow?: boolean;
+  lines?: string;
+  timestamps?: boolean;
+}
+
+/** How often `logs --run ID -f` checks whether the run has ended. */
+const RUN_END_CHECK_MS = 1_000;
+
+export function registerLogs(program: Command): void {
+  program
+    .command('logs')
+    .argument('<job>', 'the job name')
+    .description("what a job printed (rotated and compressed files included), oldest first")
+    .option('--run <id>', 'only this run')
+    .option('-f, --follow', 'keep printing new output (with --run: until that run ends)')
+    .option('-n, --lines <n>', 'show the last N lines (default 200; every line of the run with --run)')
+    .option('-t, --timestamps', 'prefix each line with its time and stream (o, e, or n for nightshift notes)')
+    .action(async (name: string, flags: LogsFlags, command: Command) => {
+      const config = await loadCliConfig(command);
+      requireJob(config, name);
+      const logsDir = join(config.stateDir, 'logs');
+      const limit = flags.lines !== undefined ? parseLimit(flags.lines, '--lines') : flags.run ? Infinity : 200;
+      const print = (record: LogRecord) =>
+        process.stdout.write(flags.timestamps ? `${record.time} ${record.stream} ${record.text}\n` : `${record.text}\n`);
+
+      const tail: LogRecord[] = [];
+      for await (const record of readJobLog(logsDir, name, flags.run ? { runId: flags.run } : {})) {
+        tail.push(record);
+        if (tail.length > limit) tail.shift();
+      }
+      tail.forEach(print);
+      if (!flags.follow) {
+        if (tail.length === 0) process.stderr.write(`nightshift: no output recorded for ${name}${flags.run ? ` run ${flags.run}` : ''}\n`);
+        return;
+      }
+
+      const stop = new AbortController();
+      process.once('SIGINT', () => stop.abort());
+      if (flags.run) void stopWhenRunEnds(config.store, flags.run, stop);
+      for await (const record of followJobLog(logsDir, name, { signal: stop.signal, ...(flags.run ? { runId: flags.run } : {}) })) {
+        print(record);
+      }
+    });
+}
+
+async function stopWhenRunEnds(storeConfig: Parameters<typeof openStore>[0], runId: string, stop: AbortController): Promise<void> {
+  const store = await openStore(storeConfig);
+  try {
+    while (!stop.signal.aborted) {
+      const run = await store.getRun(runId);
+      // A grace of one more check lets the follower read the run's last lines before it stops.
+      if (!run || FINISHED_STATUSES.includes(run.status)) {
+        await new Promise((resolve) => setTimeout(resolve, RUN_END_CHECK_MS));
+        stop.abort();
+        break;
+      }
+      await new Promise((resolve) => setTimeout(resolve, RUN_END_CHECK_MS));
+    }
+  } finally {
+    await store.close();
+  }
+}

@@ -1,0 +1,46 @@
+import type { Command } from 'commander';
+import pc from 'picocolors';
+import { connect } from '../backend.ts';
+import { loadCliConfig } from '../context.ts';
+import { printJson, relativeTime, runOutcome, table } from '../format.ts';
+import { formatDuration } from '../../util/time.ts';
+import type { StatusJson } from '../../status/build-status.ts';
+
+export function registerStatus(program: Command): void {
+  program
+    .command('status')
+    .description("every job's state, next and last run; works with or without the daemon")
+    .option('--json', 'print the status document as JSON')
+    .action(async (options: { json?: boolean }, command: Command) => {
+      const config = await loadCliConfig(command);
+      const backend = await connect(config);
+      try {
+        const status = await backend.status();
+        if (options.json) printJson(status);
+        else process.stdout.write(`${render(status)}\n`);
+      } finally {
+        await backend.close();
+      }
+    });
+}
+
+function render(status: StatusJson): string {
+  const header = status.daemon
+    ? `daemon ${pc.green('running')}: pid ${status.daemon.pid}, v${status.daemon.version}, up since ${relativeTime(status.daemon.started_at)}`
+    : `daemon ${pc.yellow('not running')} (showing the stored history; start it with \`nightshift up\`)`;
+  if (status.jobs.length === 0) return `${header}\nno jobs configured`;
+  const rows = [['JOB', 'KIND', 'STATE', 'NEXT', 'LAST RUN', 'RESULT', 'DURATION']];
+  for (const job of status.jobs) {
+    const last = job.last_run;
+    rows.push([
+      job.name,
+      job.kind,
+      job.state,
+      relativeTime(job.next_run_at),
+      last ? relativeTime(last.ended_at ?? last.started_at ?? last.scheduled_at) : '-',
+      last ? runOutcome(last) : '-',
+      last?.duration_ms != null ? formatDuration(last.duration_ms) : '-',
+    ]);
+  }
+  return `${header}\n\n${table(rows)}`;
+}

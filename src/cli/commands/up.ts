@@ -1,0 +1,30 @@
+import type { Command } from 'commander';
+import { loadConfig } from '../../config/index.ts';
+import { Daemon } from '../../daemon/daemon.ts';
+import { handleSignals } from '../../daemon/signals.ts';
+import { createLogger } from '../../util/logger.ts';
+import { configFlag, loadCliConfig } from '../context.ts';
+import { CliError, EXIT_FAILED } from '../errors.ts';
+
+export function registerUp(program: Command): void {
+  program
+    .command('up')
+    .description('run the daemon in the foreground (SIGTERM stops it gracefully, SIGHUP reloads the config)')
+    .action(async (_options: unknown, command: Command) => {
+      const config = await loadCliConfig(command);
+      const explicit = configFlag(command);
+      const logger = createLogger();
+      let daemon: Daemon;
+      try {
+        daemon = await Daemon.start({
+          config,
+          logger,
+          reloadConfig: async () => loadConfig({ explicit, env: process.env, cwd: process.cwd() }),
+        });
+      } catch (error) {
+        throw new CliError(`nightshift could not start: ${error instanceof Error ? error.message : String(error)}`, EXIT_FAILED);
+      }
+      process.stderr.write(`nightshift is running ${Object.keys(config.jobs).length} jobs; API on ${daemon.url()} (Ctrl-C stops)\n`);
+      await handleSignals(daemon, logger);
+    });
+}

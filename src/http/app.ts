@@ -1,0 +1,134 @@
+import { timingSafeEqual } from 'node:crypto';
+import { Hono, type Context, type MiddlewareHandler } from 'hono';
+import { RUN_STATUSES, FINISHED_STATUSES, type Run, type RunStatus } from '../store/types.ts';
+import { buildStatus } from '../status/build-status.ts';
+import { ApiError, unknownJob } from './errors.ts';
+import type { ControlPlane } from './control-plane.ts';
+
+/** Longest a `GET /api/v1/runs/:id?wait=` request is held open. */
+const MAX_WAIT_MS = 60_000;
+
+/**
+ * The daemon's HTTP API. Reading is open (it binds loopback by default); anything that changes state needs
+ * `Authorization: Bearer <token>`.
+ */
+export function createApp(plane: ControlPlane): Hono {
+  const app = new Hono();
+
+  app.onError((error, c) => {
+    if (error instanceof ApiError) return c.json(error.body(), error.status);
+    return c.json({ error: { code: 'internal', message: error instanceof Error ? error.message : String(error) } }, 500);
+  });
+  app.notFound((c) => c.json({ error: { code: 'not_found', message: `no route ${c.req.method} ${c.req.path}` } }, 404));
+
+  app.get('/healthz', (c) => {
+    const reasons = plane.healthReasons();
+    return c.json({ ok: reasons.length === 0, reasons }, reasons.length === 0 ? 200 : 503);
+  });
+
+  const api = new Hono();
+  api.use('*', requireTokenForWrites(plane));
+
+  api.get('/status', async (c) => c.json(await statusOf(plane)));
+  api.get('/jobs', async (c) => c.json((await statusOf(plane)).jobs));
+  api.get('/jobs/:name', async (c) => {
+    const name = knownJob(plane, c.req.param('name'));
+    const job = (await statusOf(plane)).jobs.find((j) => j.name === name);
+    return c.json(job);
+  });
+  api.get('/jobs/:name/runs', async (c) => {
+    const name = knownJob(plane, c.req.param('name'));
+    const limit = intParam(c, 'limit', 100, 1, 10_000);
+    const status = c.req.query('status');
+    if (status !== undefined && !RUN_STATUSES.includes(status as RunStatus)) {
+      throw new ApiError(400, 'bad_request', `status must be one of ${RUN_STATUSES.join(', ')}; got '${status}'`);
+    }
+    const statuses = status ? [status as RunStatus] : undefined;
+    return c.json(await plane.store.listRuns({ job: name, limit, ...(statuses ? { statuses } : {}) }));
+  });
+  api.post('/jobs/:name/runs', async (c) => {
+    const name = knownJob(plane, c.req.param('name'));
+    const trigger = c.req.query('trigger') === 'manual' ? 'manual' : 'api';
+    const run = await plane.trigger(name, trigger);
+    return c.json({ run }, 202);
+  });
+  api.post('/jobs/:name/pause', async (c) => {
+    const name = knownJob(plane, c.req.param('name'));
+    await plane.setPaused(name, true);
+    return c.json({ job: name, paused: true });
+  });
+  api.post('/jobs/:name/resume', async (c) => {
+    const name = knownJob(plane, c.req.param('name'));
+    await plane.setPaused(name, false);
+    return c.json({ job: name, paused: false });
+  });
+  api.get('/runs/:id', async (c) => {
+    const id = c.req.param('id');
+    const waitMs = intParam(c, 'wait', 0, 0, MAX_WAIT_MS);
+    let run = await findRun(plane, id);
+    // A long-poll, so `nightshift run JOB --wait` needs no client-side loop of requests.
+    if (!isFinal(run) && waitMs > 0) {
+      await plane.waitForRunEnd(id, waitMs);
+      run = await findRun(plane, id);
+    }
+    return c.json(run);
+  });
+  api.post('/runs/:id/cancel', async (c) => {
+    const run = await findRun(plane, c.req.param('id'));
+    if (run.status !== 'running') throw new ApiError(409, 'not_running', `run ${run.id} is ${run.status}, not running`);
+    if (!plane.cancelRun(run.id)) {
+      throw new ApiError(409, 'not_here', `run ${run.id} is not supervised by this daemon (started by ${run.trigger})`);
+    }
+    return c.json({ run: run.id, cancelling: true }, 202);
+  });
+
+  app.route('/api/v1', api);
+  return app;
+}
+
+function requireTokenForWrites(plane: ControlPlane): MiddlewareHandler {
+  return async (c, next) => {
+    if (c.req.method === 'GET' || c.req.method === 'HEAD') return next();
+    const header = c.req.header('authorization') ?? '';
+    const given = Buffer.from(header.startsWith('Bearer ') ? header.slice(7).trim() : '');
+    const expected = Buffer.from(plane.apiToken());
+    if (given.length === 0 || given.length !== expected.length || !timingSafeEqual(given, expected)) {
+      throw new ApiError(
+        401,
+        'unauthorized',
+        'this request changes state and needs Authorization: Bearer <token> (http.token in the config, or the file api-token in the state directory)',
+      );
+    }
+    return next();
+  };
+}
+
+async function statusOf(plane: ControlPlane) {
+  return buildStatus({ config: plane.config(), store: plane.store, daemon: plane.daemonInfo() });
+}
+
+function knownJob(plane: ControlPlane, name: string): string {
+  const jobs = Object.keys(plane.config().jobs);
+  if (!jobs.includes(name)) throw unknownJob(name, jobs);
+  return name;
+}
+
+async function findRun(plane: ControlPlane, id: string): Promise<Run> {
+  const run = await plane.store.getRun(id);
+  if (!run) throw new ApiError(404, 'unknown_run', `no run with id '${id}'`);
+  return run;
+}
+
+function isFinal(run: Run): boolean {
+  return FINISHED_STATUSES.includes(run.status);
+}
+
+function intParam(c: Context, name: string, fallback: number, min: number, max: number): number {
+  const raw = c.req.query(name);
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new ApiError(400, 'bad_request', `query parameter ${name} must be a whole number from ${min} to ${max}; got '${raw}'`);
+  }
+  return value;
+}

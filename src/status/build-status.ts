@@ -1,0 +1,88 @@
+import type { JobConfig, JobKind, ResolvedConfig } from '../config/types.ts';
+import type { Run, Store } from '../store/types.ts';
+import { Timeline } from '../scheduler/timeline.ts';
+import { iso } from '../util/time.ts';
+
+/** A job's state as `status` shows it. Later features add `crash_loop`, `halted`, `breaker_open`, `late`. */
+export type JobState = 'idle' | 'running' | 'queued' | 'backoff' | 'paused';
+
+export interface JobStatus {
+  name: string;
+  kind: JobKind;
+  state: JobState;
+  paused: boolean;
+  schedule: string | null;
+  next_run_at: string | null;
+  /** The newest run that started or ended (not a queued one). */
+  last_run: Run | null;
+}
+
+export interface DaemonInfo {
+  pid: number;
+  version: string;
+  started_at: string;
+  node: string;
+  leader: boolean;
+}
+
+export interface StatusJson {
+  daemon: DaemonInfo | null;
+  jobs: JobStatus[];
+  checks: unknown[];
+  incidents_open: number;
+  nodes: Array<{ name: string; leader: boolean; last_seen_at: string; running: number }>;
+}
+
+export interface StatusSources {
+  config: ResolvedConfig;
+  store: Store;
+  /** Null when no daemon is running (the CLI reading the store directly). */
+  daemon: DaemonInfo | null;
+  now?: number;
+}
+
+/**
+ * The `status --json` document, built from the config and the store alone, so the daemon's API and the CLI without
+ * a daemon produce the same thing.
+ */
+export async function buildStatus(sources: StatusSources): Promise<StatusJson> {
+  const now = sources.now ?? Date.now();
+  const states = new Map((await sources.store.listJobStates()).map((s) => [s.job, s]));
+  const jobs: JobStatus[] = [];
+  let running = 0;
+  for (const job of Object.values(sources.config.jobs)) {
+    const recent = await sources.store.listRuns({ job: job.name, limit: 20 });
+    const state = states.get(job.name);
+    const paused = state?.paused ?? false;
+    const active = recent.find((r) => r.status === 'running');
+    const queued = recent.filter((r) => r.status === 'queued');
+    if (active) running += 1;
+    jobs.push({
+      name: job.name,
+      kind: job.kind,
+      state: paused ? 'paused' : active ? 'running' : queued.some((r) => r.trigger === 'retry') ? 'backoff' : queued.length ? 'queued' : 'idle',
+      paused,
+      schedule: job.schedule,
+      next_run_at: nextRunAt(job, state?.last_fire_at ?? null, queued, now),
+      last_run: recent.find((r) => r.status !== 'queued') ?? null,
+    });
+  }
+  const daemon = sources.daemon;
+  return {
+    daemon,
+    jobs,
+    checks: [],
+    incidents_open: 0,
+    nodes: daemon ? [{ name: daemon.node, leader: daemon.leader, last_seen_at: iso(now), running }] : [],
+  };
+}
+
+function nextRunAt(job: JobConfig, lastFire: string | null, queued: Run[], now: number): string | null {
+  const candidates = queued.map((r) => Date.parse(r.scheduled_at));
+  if (job.schedule) {
+    const from = Math.max(now, lastFire ? Date.parse(lastFire) : now);
+    const next = new Timeline(job.schedule, job.timezone).nextAfter(from);
+    if (next !== null) candidates.push(next);
+  }
+  return candidates.length ? iso(Math.min(...candidates)) : null;
+}
