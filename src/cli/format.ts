@@ -1,6 +1,6 @@
 import pc from 'picocolors';
 import type { Run, RunStatus } from '../store/types.ts';
-import { formatDuration } from '../util/time.ts';
+import { humanDuration } from '../util/time.ts';
 
 /** Plain columns padded to the widest cell; the first row is the header. Colour codes do not count toward width. */
 export function table(rows: string[][]): string {
@@ -35,7 +35,7 @@ export function colourStatus(status: RunStatus): string {
 export function relativeTime(isoTime: string | null, now: number = Date.now()): string {
   if (!isoTime) return '-';
   const delta = Date.parse(isoTime) - now;
-  const text = formatDuration(Math.abs(delta));
+  const text = humanDuration(Math.abs(delta));
   return delta >= 0 ? `in ${text}` : `${text} ago`;
 }
 

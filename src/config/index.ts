@@ -15,4 +15,4 @@ export { interpolate, InterpolationError } from './interpolate.ts';
 export type { Env } from './interpolate.ts';
 export { formatDuration, formatSize, parseDuration, parsePercent, parsePercentOrSize, parseRate, parseSize, UnitError } from './units.ts';
 export { renderConfigReference } from './reference.ts';
-export { defaultJob, defaultStateDir } from './default-job.ts';
+export { defaultConfig, defaultJob } from './default-job.ts';

@@ -3,24 +3,22 @@ import { constants as osConstants } from 'node:os';
 import type { JobConfig, ResolvedConfig } from '../config/types.ts';
 import type { LockRequest, NewRun, Run, RunEnd, Store } from '../store/types.ts';
 import { openStore } from '../store/open.ts';
-import { runProcess } from '../runner/spawn-run.ts';
 import type { RunResult } from '../runner/types.ts';
 import { LogManager } from '../runner/output/log-manager.ts';
-import { teeSink } from './tee-sink.ts';
-import { resolveUser } from '../runner/users.ts';
 import { JOB_LOCK_PREFIX } from '../scheduler/dispatcher.ts';
 import { isHolderAlive } from '../scheduler/holder-liveness.ts';
 import { HostProcesses } from '../scheduler/host-processes.ts';
-import { buildRunEnv } from '../scheduler/run-env.ts';
+import { ProcessLauncher } from '../scheduler/run-launcher.ts';
+import { endFromResult } from '../scheduler/run-end.ts';
+import { teeSink } from './tee-sink.ts';
 import { newRunId } from '../util/ids.ts';
-import { formatDuration, iso } from '../util/time.ts';
+import { humanDuration, iso } from '../util/time.ts';
 
 export interface ExecOptions {
   /** The job as configured, or built from defaults for a name the config does not have. */
   job: JobConfig;
-  /** The daemon's config when there is one (for the state, logs and URL); null runs on defaults. */
-  config: ResolvedConfig | null;
-  stateDir: string;
+  /** The config file's, or the defaults' when there is no file (for the state, the logs and the daemon URL). */
+  config: ResolvedConfig;
   /** Take the job's lock (the same one the daemon uses); without it, runs are only recorded. */
   lock: boolean;
   /** Forwarded signals (SIGTERM from cron or systemd) stop the run; tests can pass their own. */
@@ -47,14 +45,14 @@ const EXIT_CANNOT_START = 127;
  * and the whole-tree kill, records the run (`trigger: exec`) and captures its output into the job's logs.
  */
 export async function execRun(options: ExecOptions): Promise<ExecOutcome> {
-  await mkdir(options.stateDir, { recursive: true, mode: 0o700 });
-  const store = await openStore(options.config?.store ?? { kind: 'sqlite', path: `${options.stateDir}/state.db` });
+  await mkdir(options.config.stateDir, { recursive: true, mode: 0o700 });
+  const store = await openStore(options.config.store);
   const host = new HostProcesses();
   try {
     await store.migrate();
     const job = options.job;
     const id = newRunId();
-    const node = options.config?.node ?? `exec-${process.pid}`;
+    const node = options.config.node;
     const run: NewRun = { id, job: job.name, attempt: 1, chain_id: id, trigger: 'exec', scheduled_at: iso(Date.now()), node };
     const lock: LockRequest = {
       // Without --lock the run takes a lock of its own, so it is recorded the same way but never blocks anything.
@@ -83,61 +81,37 @@ export async function execRun(options: ExecOptions): Promise<ExecOutcome> {
 async function supervise(options: ExecOptions, store: Store, run: Run): Promise<ExecOutcome> {
   const { job, config } = options;
   const logs = new LogManager({
-    logsDir: `${options.stateDir}/logs`,
-    maxTotalBytes: config?.logs.maxTotalBytes ?? 1024 ** 3,
-    minFreeDisk: config?.logs.minFreeDisk ?? { kind: 'percent', percent: 10 },
+    logsDir: `${config.stateDir}/logs`,
+    maxTotalBytes: config.logs.maxTotalBytes,
+    minFreeDisk: config.logs.minFreeDisk,
   });
-  let result: RunResult;
+  const launcher = new ProcessLauncher({
+    sinkFor: (j, runId) => {
+      const sink = logs.sinkFor(j.name, runId, j.logs);
+      return options.echo ? teeSink(sink, options.echo) : sink;
+    },
+    daemonUrl: () => `http://${config.http.host}:${config.http.port}`,
+    tokens: null,
+    ...(options.env ? { inheritedEnv: options.env } : {}),
+  });
+  const stop = options.signal ?? new AbortController().signal;
+  let end: RunEnd;
+  let exitCode: number;
+  let notice: string | null;
   try {
-    const daemonUrl = config ? `http://${config.http.host}:${config.http.port}` : 'http://127.0.0.1:8377';
-    const user = job.user ? resolveUser(job.user, { job: job.name }) : null;
-    const env = await buildRunEnv(job, run, { daemonUrl, runToken: '', inherited: options.env ?? process.env, user });
-    const sink = logs.sinkFor(job.name, run.id, job.logs);
-    result = await runProcess(
-      {
-        runId: run.id,
-        job: job.name,
-        command: job.command,
-        cwd: job.cwd,
-        env,
-        user: user ? { uid: user.uid, gid: user.gid } : null,
-        timeoutMs: job.timeoutMs,
-        killGraceMs: job.killGraceMs,
-        output: options.echo ? teeSink(sink, options.echo) : sink,
-      },
-      {
-        ...(options.signal ? { signal: options.signal } : {}),
-        onSpawn: (pid) => void store.setRunPid(run.id, pid).catch(() => undefined),
-      },
-    );
+    const result = await launcher.launch(job, run, stop, (pid) => void store.setRunPid(run.id, pid).catch(() => undefined));
+    end = endFromResult(result, iso(Date.now()));
+    exitCode = exitCodeOf(result);
+    notice = noticeOf(job, result);
   } catch (error) {
-    const message = error instanceof Error ? error.message : String(error);
-    const ended = await store.finishRun(run.id, endOf('failed', 'start_failed', null, null, message));
+    // The environment or the user could not be set up (a missing env_file, an unknown user).
+    notice = error instanceof Error ? error.message : String(error);
+    end = { status: 'failed', reason: 'start_failed', exit_code: null, signal: null, ended_at: iso(Date.now()), error: notice };
+    exitCode = EXIT_CANNOT_START;
+  } finally {
     await logs.close();
-    return { run: ended, exitCode: EXIT_CANNOT_START, notice: message };
   }
-  await logs.close();
-  const end = toEnd(result);
-  const ended = await store.finishRun(run.id, end);
-  return { run: ended, exitCode: exitCodeOf(result), notice: noticeOf(job, result) };
-}
-
-function toEnd(result: RunResult): RunEnd {
-  const base = { exit_code: result.exitCode, signal: result.signal, ended_at: iso(Date.now()), orphans_killed: result.orphansKilled, error: result.startError };
-  switch (result.endedBy) {
-    case 'exited':
-      return { ...base, status: result.exitCode === 0 ? 'succeeded' : 'failed', reason: null };
-    case 'timed_out':
-      return { ...base, status: 'timed_out', reason: 'timeout' };
-    case 'cancelled':
-      return { ...base, status: 'killed', reason: null, error: `stopped by ${result.cancelReason ?? 'a signal'}` };
-    case 'start_failed':
-      return { ...base, status: 'failed', reason: 'start_failed' };
-  }
-}
-
-function endOf(status: RunEnd['status'], reason: RunEnd['reason'], exitCode: number | null, signal: string | null, error: string | null): RunEnd {
-  return { status, reason, exit_code: exitCode, signal, ended_at: iso(Date.now()), error };
+  return { run: await store.finishRun(run.id, end), exitCode, notice };
 }
 
 function exitCodeOf(result: RunResult): number {
@@ -149,7 +123,7 @@ function exitCodeOf(result: RunResult): number {
 }
 
 function noticeOf(job: JobConfig, result: RunResult): string | null {
-  if (result.endedBy === 'timed_out') return `${job.name} timed out after ${formatDuration(job.timeoutMs ?? 0)}; its process tree was killed`;
+  if (result.endedBy === 'timed_out') return `${job.name} timed out after ${humanDuration(job.timeoutMs ?? 0)}; its process tree was killed`;
   if (result.endedBy === 'start_failed') return result.startError;
   if (result.endedBy === 'cancelled') return `${job.name} was stopped (${result.cancelReason ?? 'signal'}); its process tree was killed`;
   return null;

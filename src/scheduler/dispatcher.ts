@@ -1,7 +1,6 @@
 import { EventEmitter } from 'node:events';
 import type { JobConfig } from '../config/types.ts';
 import type { LockRecord, LockRequest, NewRun, Run, RunEnd, RunTrigger, StartRunResult, Store } from '../store/types.ts';
-import type { RunResult } from '../runner/types.ts';
 import { StoreError } from '../store/errors.ts';
 import { newRunId } from '../util/ids.ts';
 import { iso } from '../util/time.ts';
@@ -9,6 +8,7 @@ import type { Logger } from '../util/logger.ts';
 import { isHolderAlive, type ProcessProbe } from './holder-liveness.ts';
 import { decideRetry } from './retry-policy.ts';
 import { resolveOverlap } from './overlap.ts';
+import { endFromResult } from './run-end.ts';
 import type { RunLauncher } from './run-launcher.ts';
 
 /** What asks for a start: a schedule fire, an operator, a retry … */
@@ -266,7 +266,7 @@ export class Dispatcher {
           this.deps.logger.error({ err: error, run: run.id }, 'could not record the pid of a run');
         });
       });
-      end = this.endFromResult(result);
+      end = endFromResult(result, iso(this.now()));
     } catch (error) {
       end = { ...this.failedEnd('start_failed'), error: error instanceof Error ? error.message : String(error) };
     }
@@ -293,26 +293,6 @@ export class Dispatcher {
     } catch (error) {
       // The run stays `running` in the store; the next daemon start recovers it as lost, so nothing is silently lost.
       this.deps.logger.error({ err: error, run: run.id }, 'could not record the end of a run');
-    }
-  }
-
-  private endFromResult(result: RunResult): RunEnd {
-    const base = {
-      exit_code: result.exitCode,
-      signal: result.signal,
-      ended_at: iso(this.now()),
-      orphans_killed: result.orphansKilled,
-      error: result.startError,
-    };
-    switch (result.endedBy) {
-      case 'exited':
-        return { ...base, status: result.exitCode === 0 ? 'succeeded' : 'failed', reason: null };
-      case 'timed_out':
-        return { ...base, status: 'timed_out', reason: 'timeout' };
-      case 'cancelled':
-        return { ...base, status: 'killed', reason: toKillReason(result.cancelReason) };
-      case 'start_failed':
-        return { ...base, status: 'failed', reason: 'start_failed' };
     }
   }
 
@@ -356,10 +336,4 @@ export class Dispatcher {
   private failedEnd(reason: RunEnd['reason']): RunEnd {
     return { status: 'failed', reason, exit_code: null, signal: null, ended_at: iso(this.now()) };
   }
-}
-
-const KILL_REASONS = new Set(['stalled', 'memory', 'replaced', 'shutdown']);
-
-function toKillReason(reason: string | null): RunEnd['reason'] {
-  return reason && KILL_REASONS.has(reason) ? (reason as RunEnd['reason']) : null;
 }

@@ -14,7 +14,8 @@ export interface RunLauncher {
 export interface ProcessLauncherOptions {
   sinkFor: (job: JobConfig, runId: string) => OutputSink;
   daemonUrl: () => string;
-  tokens: RunTokens;
+  /** Signs NIGHTSHIFT_RUN_TOKEN; null where no daemon can honour one (`nightshift exec`). */
+  tokens: RunTokens | null;
   inheritedEnv?: NodeJS.ProcessEnv;
   etcRoot?: string;
 }
@@ -31,7 +32,7 @@ export class ProcessLauncher implements RunLauncher {
     const user = job.user ? resolveUser(job.user, { etcRoot: this.options.etcRoot ?? '/etc', job: job.name }) : null;
     const env = await buildRunEnv(job, run, {
       daemonUrl: this.options.daemonUrl(),
-      runToken: this.options.tokens.issue(run.id),
+      runToken: this.options.tokens?.issue(run.id) ?? '',
       inherited: this.options.inheritedEnv ?? process.env,
       user,
     });

@@ -3,8 +3,8 @@ export function iso(ms: number): string {
   return new Date(ms).toISOString();
 }
 
-/** A human duration for messages: 1500 → "1.5s", 90000 → "1m30s". */
-export function formatDuration(ms: number): string {
+/** A rounded duration for people (status tables, messages): 1500 → "1.5s", 90000 → "1m30s". */
+export function humanDuration(ms: number): string {
   if (ms < 1000) return `${Math.round(ms)}ms`;
   const totalSeconds = ms / 1000;
   if (totalSeconds < 60) return `${Number(totalSeconds.toFixed(1))}s`;

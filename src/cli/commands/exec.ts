@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { ConfigErrors, defaultJob, defaultStateDir, findConfigPath, loadConfig, parseDuration } from '../../config/index.ts';
+import { ConfigErrors, defaultConfig, defaultJob, findConfigPath, loadConfig, parseDuration } from '../../config/index.ts';
 import type { JobConfig, ResolvedConfig } from '../../config/types.ts';
 import { execRun } from '../../exec/exec-run.ts';
 import { configFlag } from '../context.ts';
@@ -20,7 +20,7 @@ export function registerExec(program: Command): void {
     .option('--lock', "take the job's lock: when it is held, record a skipped run and exit 0")
     .argument('<command...>', 'the command and its arguments, after --')
     .action(async (argv: string[], flags: ExecFlags, command: Command) => {
-      const config = loadOptionalConfig(configFlag(command));
+      const config = loadOptionalConfig(configFlag(command)) ?? defaultConfig(process.cwd(), process.env);
       const job = jobFor(config, flags, argv);
       const stop = new AbortController();
       const onSignal = (signal: NodeJS.Signals) => stop.abort(signal);
@@ -28,7 +28,6 @@ export function registerExec(program: Command): void {
       const outcome = await execRun({
         job,
         config,
-        stateDir: config?.stateDir ?? defaultStateDir(process.cwd()),
         lock: flags.lock ?? false,
         signal: stop.signal,
         echo: { out: process.stdout, err: process.stderr },
@@ -53,13 +52,14 @@ function loadOptionalConfig(explicit: string | undefined): ResolvedConfig | null
   }
 }
 
-function jobFor(config: ResolvedConfig | null, flags: ExecFlags, argv: string[]): JobConfig {
+function jobFor(config: ResolvedConfig, flags: ExecFlags, argv: string[]): JobConfig {
   if (!/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(flags.job)) {
     throw usageError(`--job '${flags.job}' is not a valid job name: use letters, digits, '.', '_' and '-'`);
   }
   const [program, ...args] = argv;
   if (program === undefined) throw usageError('nothing to run: put the command after --, e.g. nightshift exec --job scan -- ./scan.sh');
-  const base = config?.jobs[flags.job] ?? defaultJob(flags.job, config?.configDir ?? process.cwd());
+  const configured = config.jobs[flags.job];
+  const base = configured ?? defaultJob(flags.job, process.cwd());
   let timeoutMs = base.timeoutMs;
   if (flags.timeout !== undefined) {
     try {
@@ -69,5 +69,5 @@ function jobFor(config: ResolvedConfig | null, flags: ExecFlags, argv: string[])
     }
   }
   // The command given here is what runs; the job's cwd, env, user, deadline and log settings apply to it.
-  return { ...base, command: { kind: 'argv', argv: [program, ...args] }, cwd: base === config?.jobs[flags.job] ? base.cwd : process.cwd(), timeoutMs };
+  return { ...base, command: { kind: 'argv', argv: [program, ...args] }, timeoutMs };
 }

@@ -3,7 +3,7 @@ import { connect } from '../backend.ts';
 import { loadCliConfig, requireJob } from '../context.ts';
 import { printJson, runOutcome, table } from '../format.ts';
 import { parseLimit } from '../options.ts';
-import { formatDuration } from '../../util/time.ts';
+import { humanDuration } from '../../util/time.ts';
 
 export function registerHistory(program: Command): void {
   program
@@ -30,7 +30,7 @@ export function registerHistory(program: Command): void {
             run.scheduled_at,
             run.started_at ?? '-',
             runOutcome(run),
-            run.duration_ms != null ? formatDuration(run.duration_ms) : '-',
+            run.duration_ms != null ? humanDuration(run.duration_ms) : '-',
           ]);
         }
         process.stdout.write(`${table(rows)}\n`);

@@ -3,7 +3,7 @@ import pc from 'picocolors';
 import { connect } from '../backend.ts';
 import { loadCliConfig } from '../context.ts';
 import { printJson, relativeTime, runOutcome, table } from '../format.ts';
-import { formatDuration } from '../../util/time.ts';
+import { humanDuration } from '../../util/time.ts';
 import type { StatusJson } from '../../status/build-status.ts';
 
 export function registerStatus(program: Command): void {
@@ -39,7 +39,7 @@ function render(status: StatusJson): string {
       relativeTime(job.next_run_at),
       last ? relativeTime(last.ended_at ?? last.started_at ?? last.scheduled_at) : '-',
       last ? runOutcome(last) : '-',
-      last?.duration_ms != null ? formatDuration(last.duration_ms) : '-',
+      last?.duration_ms != null ? humanDuration(last.duration_ms) : '-',
     ]);
   }
   return `${header}\n\n${table(rows)}`;

@@ -1,0 +1,29 @@
+import type { RunEnd, RunReason } from '../store/types.ts';
+import type { RunResult } from '../runner/types.ts';
+
+/** Abort reasons that are run reasons of their own; any other cancellation ends `killed` with no reason code. */
+const KILL_REASONS: ReadonlySet<string> = new Set<RunReason>(['stalled', 'memory', 'replaced', 'shutdown']);
+
+/** How the runner's result is recorded: the status and reason codes of the JSON contract. */
+export function endFromResult(result: RunResult, endedAt: string): RunEnd {
+  const base = {
+    exit_code: result.exitCode,
+    signal: result.signal,
+    ended_at: endedAt,
+    orphans_killed: result.orphansKilled,
+    error: result.startError,
+  };
+  switch (result.endedBy) {
+    case 'exited':
+      return { ...base, status: result.exitCode === 0 ? 'succeeded' : 'failed', reason: null };
+    case 'timed_out':
+      return { ...base, status: 'timed_out', reason: 'timeout' };
+    case 'cancelled': {
+      const reason = result.cancelReason;
+      if (reason !== null && KILL_REASONS.has(reason)) return { ...base, status: 'killed', reason: reason as RunReason };
+      return { ...base, status: 'killed', reason: null, error: `stopped by ${reason ?? 'request'}` };
+    }
+    case 'start_failed':
+      return { ...base, status: 'failed', reason: 'start_failed' };
+  }
+}
