@@ -214,7 +214,7 @@ export class Daemon implements ControlPlane {
   }
 
   cancelRun(runId: string): boolean {
-    return this.dispatcher.cancel(runId, 'cancelled');
+    return this.dispatcher.cancel(runId, 'an API cancel request');
   }
 
   waitForRunEnd(runId: string, timeoutMs: number): Promise<void> {
