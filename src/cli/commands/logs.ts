@@ -34,23 +34,37 @@ export function registerLogs(program: Command): void {
       const print = (record: LogRecord) =>
         process.stdout.write(flags.timestamps ? `${record.time} ${record.stream} ${record.text}\n` : `${record.text}\n`);
 
+      const runFilter = flags.run ? { runId: flags.run } : {};
+      // The last `limit` records, printed once the history is read; the follower then prints as records arrive.
       const tail: LogRecord[] = [];
-      for await (const record of readJobLog(logsDir, name, flags.run ? { runId: flags.run } : {})) {
+      const keep = (record: LogRecord) => {
         tail.push(record);
         if (tail.length > limit) tail.shift();
-      }
-      tail.forEach(print);
+      };
       if (!flags.follow) {
+        for await (const record of readJobLog(logsDir, name, runFilter)) keep(record);
+        tail.forEach(print);
         if (tail.length === 0) process.stderr.write(`nightshift: no output recorded for ${name}${flags.run ? ` run ${flags.run}` : ''}\n`);
         return;
       }
 
+      // Following: rotated files first, then the active file through the follower from its start, so no record
+      // written between reading the history and starting to follow is lost.
+      for await (const record of readJobLog(logsDir, name, { ...runFilter, rotatedOnly: true })) keep(record);
+      let live = false;
+      const goLive = () => {
+        live = true;
+        tail.forEach(print);
+        tail.length = 0;
+      };
       const stop = new AbortController();
       process.once('SIGINT', () => stop.abort());
       if (flags.run) void stopWhenRunEnds(config.store, flags.run, stop);
-      for await (const record of followJobLog(logsDir, name, { signal: stop.signal, ...(flags.run ? { runId: flags.run } : {}) })) {
-        print(record);
+      for await (const record of followJobLog(logsDir, name, { signal: stop.signal, from: 'start', onCaughtUp: goLive, ...runFilter })) {
+        if (live) print(record);
+        else keep(record);
       }
+      if (!live) goLive();
     });
 }
 

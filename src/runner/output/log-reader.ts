@@ -23,6 +23,8 @@ import { parseRecord, type LogRecord } from './record.ts';
 export interface ReadJobLogOptions {
   /** Only records of this run. */
   runId?: string;
+  /** Only the rotated files, not the active one (`logs -f` reads the active file through the follower instead). */
+  rotatedOnly?: boolean;
 }
 
 export interface FollowJobLogOptions extends ReadJobLogOptions {
@@ -31,6 +33,8 @@ export interface FollowJobLogOptions extends ReadJobLogOptions {
   /** 'end' (default) shows only what is written from now on; 'start' first replays the active file. */
   from?: 'start' | 'end';
   pollMs?: number;
+  /** Called once, when the follower first reaches the end of what the active file held (or finds no file). */
+  onCaughtUp?: () => void;
 }
 
 /** A record as it is stored, without the newline. */
@@ -43,7 +47,9 @@ export function formatRecordLine(record: LogRecord): string {
  * compression), ends that file early; the rest is still read.
  */
 export async function* readJobLog(logsDir: string, job: string, opts: ReadJobLogOptions = {}): AsyncGenerator<LogRecord> {
+  const active = activeLogPath(logsDir, job);
   for (const file of await listJobLogFiles(logsDir, job)) {
+    if (opts.rotatedOnly && file.path === active) continue;
     const source = createReadStream(file.path);
     const input: Readable = file.compressed ? source.pipe(createGunzip()) : source;
     // Errors end this file's lines; the pipe does not forward the source's errors, so each is caught here.
@@ -81,6 +87,11 @@ export async function* followJobLog(logsDir: string, job: string, opts: FollowJo
   const pollMs = opts.pollMs ?? DEFAULT_POLL_MS;
   let tail: Tail | null = null;
   let firstOpen = true;
+  let caughtUp = opts.onCaughtUp;
+  const reachedEnd = () => {
+    caughtUp?.();
+    caughtUp = undefined;
+  };
   try {
     while (!opts.signal.aborted) {
       if (tail === null) {
@@ -101,8 +112,10 @@ export async function* followJobLog(logsDir: string, job: string, opts: FollowJo
           continue;
         }
         if (now.size < tail.position) tail.restart(); // truncated (copytruncate, or someone emptied it)
+        reachedEnd();
       } else {
         firstOpen = false; // no file yet: whatever appears is new
+        reachedEnd();
       }
       try {
         await sleep(pollMs, undefined, { signal: opts.signal });
