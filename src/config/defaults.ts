@@ -81,3 +81,10 @@ export const COMPUTED_DEFAULTS = {
   email_from: 'nightshift@<hostname>',
   http_token: 'none: the daemon writes one to <state_dir>/api-token on first start',
 } as const;
+
+/**
+ * How a service (`restart: always | on-failure`) backs off between restarts: the first restart after a run that
+ * lasted `min_uptime` waits `initial`; each further quick exit doubles the wait, up to `max` (DESIGN.md: 1 s doubling
+ * to 5 min, so an instant crasher has failed five times within about 20 s). Not a config key yet.
+ */
+export const SERVICE_RESTART_BACKOFF = { initial: '1s', max: '5m' } as const;

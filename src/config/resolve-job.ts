@@ -1,7 +1,7 @@
 /** One job as written (units parsed) → its JobConfig with every default applied. */
 
 import { resolve as resolvePath } from 'node:path';
-import { DEFAULTS } from './defaults.ts';
+import { DEFAULTS, SERVICE_RESTART_BACKOFF } from './defaults.ts';
 import type { JobInput } from './schema/job.ts';
 import { expandHeartbeat, expandRetries } from './shorthands.ts';
 import type { JobConfig, JobKind } from './types.ts';
@@ -59,5 +59,9 @@ export function resolveJob(name: string, job: JobInput, configDir: string): JobC
     restart: job.restart ?? JOB.restart,
     minUptimeMs: job.min_uptime ?? parseDuration(JOB.min_uptime),
     crashLoop: { failures: job.crash_loop?.failures ?? JOB.crash_loop.failures },
+    restartBackoff: {
+      initialMs: parseDuration(SERVICE_RESTART_BACKOFF.initial),
+      maxMs: parseDuration(SERVICE_RESTART_BACKOFF.max),
+    },
   };
 }

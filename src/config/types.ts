@@ -96,6 +96,8 @@ export interface JobConfig {
   restart: RestartPolicy | null;
   minUptimeMs: number;
   crashLoop: { failures: number };
+  /** Service restart backoff: `initialMs` doubling per consecutive quick exit, up to `maxMs`. */
+  restartBackoff: { initialMs: number; maxMs: number };
 }
 
 export type ChannelConfig =

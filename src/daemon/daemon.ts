@@ -20,6 +20,7 @@ import { ensureApiToken } from './api-token.ts';
 import { acquireInstanceLock } from './instance-lock.ts';
 import { HostProcesses } from '../scheduler/host-processes.ts';
 import { LogManager } from '../runner/output/log-manager.ts';
+import { ServiceSupervisor } from '../supervisor/services.ts';
 
 export type DaemonState = 'starting' | 'running' | 'stopping' | 'stopped';
 
@@ -51,6 +52,7 @@ export class Daemon implements ControlPlane {
   private readonly logs: LogManager;
   private readonly dispatcher: Dispatcher;
   private readonly scheduler: Scheduler;
+  private readonly services: ServiceSupervisor;
   private token = '';
   private server: RunningServer | null = null;
   private releaseInstance: (() => Promise<void>) | null = null;
@@ -94,6 +96,7 @@ export class Daemon implements ControlPlane {
       jobs: () => this.current.jobs,
       startedAtMs: this.startedAt,
     });
+    this.services = new ServiceSupervisor({ store, dispatcher: this.dispatcher, logger: this.logger, jobs: () => this.current.jobs });
   }
 
   /** Opens the state, recovers what a previous daemon left running, listens, and starts scheduling. */
@@ -133,6 +136,7 @@ export class Daemon implements ControlPlane {
     this.pruneTimer = setInterval(() => void this.prune(), PRUNE_INTERVAL_MS);
     this.pruneTimer.unref();
     await this.scheduler.start();
+    await this.services.start();
     this.state = 'running';
     this.logger.info(
       { project: config.project, url: this.url(), jobs: Object.keys(config.jobs).length, state_dir: config.stateDir },
@@ -155,6 +159,7 @@ export class Daemon implements ControlPlane {
     if (needsRestart.length) this.logger.warn({ keys: needsRestart }, 'these settings change only on a daemon restart');
     this.current = { ...next, stateDir: this.current.stateDir, store: this.current.store, http: this.current.http, node: this.current.node };
     await this.scheduler.reload();
+    await this.services.ensureAllRunning();
     this.logger.info({ jobs: Object.keys(next.jobs).length }, 'config reloaded');
     return true;
   }
@@ -164,6 +169,7 @@ export class Daemon implements ControlPlane {
     this.stopping ??= (async () => {
       this.state = 'stopping';
       if (this.pruneTimer) clearInterval(this.pruneTimer);
+      this.services.stop();
       await this.scheduler.stop();
       await this.dispatcher.drain(this.current.shutdownGraceMs);
       await this.server?.close();
@@ -210,7 +216,10 @@ export class Daemon implements ControlPlane {
   async setPaused(job: string, paused: boolean): Promise<void> {
     await this.store.setPaused(job, paused);
     this.logger.info({ job }, paused ? 'job paused' : 'job resumed');
-    if (!paused) this.scheduler.wake();
+    if (!paused) {
+      this.scheduler.wake();
+      await this.services.ensureAllRunning();
+    }
   }
 
   cancelRun(runId: string): boolean {

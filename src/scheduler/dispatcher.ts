@@ -104,6 +104,20 @@ export class Dispatcher {
     return this.startFresh(job, run);
   }
 
+  /** Queues a start for later (a service's restart after its backoff); the scheduler wakes for it. */
+  async queueStart(job: JobConfig, req: StartRequest): Promise<Run> {
+    const id = newRunId(this.now());
+    return this.queue({
+      id,
+      job: job.name,
+      attempt: req.attempt ?? 1,
+      chain_id: req.chainId ?? id,
+      trigger: req.trigger,
+      scheduled_at: iso(req.scheduledAtMs),
+      node: this.deps.node,
+    });
+  }
+
   /** Records a schedule fire that will not run (missed while the daemon was down, or catch_up: none). */
   async recordMissed(job: JobConfig, scheduledAtMs: number): Promise<Run> {
     const id = newRunId(this.now());
@@ -270,8 +284,11 @@ export class Dispatcher {
     } catch (error) {
       end = { ...this.failedEnd('start_failed'), error: error instanceof Error ? error.message : String(error) };
     }
-    const lostInChain = await this.deps.store.countLostInChain(run.chain_id);
-    const decision = decideRetry(job.retries, run, end, lostInChain);
+    // A service is brought back by its restart policy (ServiceSupervisor), not by retries.
+    const decision =
+      job.kind === 'service'
+        ? ({ retry: false, why: 'services restart by their restart policy' } as const)
+        : decideRetry(job.retries, run, end, await this.deps.store.countLostInChain(run.chain_id));
     const retry: NewRun | null = decision.retry
       ? {
           id: newRunId(this.now()),

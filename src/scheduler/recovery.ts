@@ -51,7 +51,8 @@ export async function recoverRuns(deps: RecoveryDeps): Promise<RecoveryReport> {
     await deps.killMarked(run, Math.min(job?.killGraceMs ?? RECOVERY_KILL_GRACE_MS, RECOVERY_KILL_GRACE_MS));
     const end = { status: 'lost', reason: 'daemon_restart', exit_code: null, signal: null, ended_at: iso(now()) } as const;
     let retry: NewRun | null = null;
-    if (job && run.trigger !== 'exec') {
+    // exec runs belong to cron, services to their supervisor; everything else is retried per its policy.
+    if (job && run.trigger !== 'exec' && job.kind !== 'service') {
       const decision = decideRetry(job.retries, run, end, await deps.store.countLostInChain(run.chain_id));
       if (decision.retry) {
         retry = {

@@ -60,7 +60,7 @@ export async function buildStatus(sources: StatusSources): Promise<StatusJson> {
     jobs.push({
       name: job.name,
       kind: job.kind,
-      state: paused ? 'paused' : active ? 'running' : queued.some((r) => r.trigger === 'retry') ? 'backoff' : queued.length ? 'queued' : 'idle',
+      state: paused ? 'paused' : active ? 'running' : queued.some((r) => r.trigger === 'retry' || r.trigger === 'restart') ? 'backoff' : queued.length ? 'queued' : 'idle',
       paused,
       schedule: job.schedule,
       next_run_at: nextRunAt(job, state?.last_fire_at ?? null, queued, now),

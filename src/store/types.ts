@@ -17,7 +17,8 @@ export const RUN_STATUSES = ['queued', 'running', 'succeeded', 'failed', 'timed_
 export type RunStatus = (typeof RUN_STATUSES)[number];
 export const FINISHED_STATUSES: readonly RunStatus[] = ['succeeded', 'failed', 'timed_out', 'killed', 'lost', 'skipped'];
 
-export const RUN_TRIGGERS = ['schedule', 'manual', 'retry', 'catch_up', 'api', 'exec', 'restart', 'task'] as const;
+/** `start` (a service started by the daemon, at its start or after a reload or resume) is an addition to DESIGN.md. */
+export const RUN_TRIGGERS = ['schedule', 'manual', 'retry', 'catch_up', 'api', 'exec', 'restart', 'task', 'start'] as const;
 export type RunTrigger = (typeof RUN_TRIGGERS)[number];
 
 /**

@@ -67,6 +67,7 @@ describe('the DESIGN.md example config', () => {
       restart: null,
       minUptimeMs: 30_000,
       crashLoop: { failures: 5 },
+      restartBackoff: { initialMs: 1_000, maxMs: 300_000 },
     });
   });
 
@@ -139,6 +140,7 @@ describe('defaults', () => {
           restart: null,
           minUptimeMs: 30_000,
           crashLoop: { failures: 5 },
+          restartBackoff: { initialMs: 1_000, maxMs: 300_000 },
         },
       },
       checks: {},

@@ -22,6 +22,12 @@ jobs:
   report:
     command: [sh, -c, "echo report done"]
     timeout: 1m
+
+  # A service: kept running; restarts back off from 1s to 5m while it keeps exiting quickly.
+  worker:
+    command: [sh, -c, "while true; do echo working; sleep 60; done"]
+    restart: always
+    min_uptime: 30s
 `;
 
 export function registerInit(program: Command): void {
