@@ -203,11 +203,13 @@ export class Dispatcher {
   async drain(graceMs: number): Promise<void> {
     this.accepting = false;
     const all = () => Promise.all([...this.active.values()].map((a) => a.done));
-    if (this.active.size === 0) return;
+    if (this.active.size === 0) return void (await this.pumping);
     const timer = AbortSignal.timeout(graceMs);
     await Promise.race([all(), new Promise((resolve) => timer.addEventListener('abort', resolve, { once: true }))]);
     for (const active of this.active.values()) active.controller.abort('shutdown');
     await all();
+    // The last run's end starts a pump; let it finish before the caller closes the store under it.
+    await this.pumping;
   }
 
   /** Kills every supervised run now (a second SIGTERM during shutdown). */

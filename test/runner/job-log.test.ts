@@ -36,7 +36,9 @@ describe('JobLog', () => {
     const r = (text: string): Buffer => rec('R', text.padEnd(10, '.')); // 40 bytes each
     // Waiting before each write: 0, 40, 80 (accepted), then 120 > 100 (dropped), all in one turn of the loop.
     for (const text of ['one', 'two', 'three', 'lost-1', 'lost-2']) log.write('R', r(text));
-    await waitFor(() => read(path).length === 3, 5000, 'the accepted records on disk');
+    // Wait until the writer has handed everything to the file, not merely until the lines show: on a loaded machine
+    // the stream's buffer can still count them a moment after they are readable.
+    await waitFor(() => read(path).length === 3 && log.backlogBytes === 0, 5000, 'the accepted records on disk');
     log.write('R', r('after'));
     await log.close();
     const lines = read(path);

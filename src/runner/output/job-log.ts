@@ -73,6 +73,11 @@ export class JobLog implements RecordWriter {
     return this.rotatingNow;
   }
 
+  /** Bytes accepted but not yet handed to the file (queued in the batch or in the stream's buffer). */
+  get backlogBytes(): number {
+    return (this.currentStream()?.writableLength ?? 0) + this.batchBytes;
+  }
+
   /** Same settings as these? (A changed `logs:` block gets a new writer.) */
   sameSettings(o: { maxSizeBytes: number; keep: number; compress: boolean }): boolean {
     return o.maxSizeBytes === this.opts.maxSizeBytes && o.keep === this.opts.keep && o.compress === this.opts.compress;
