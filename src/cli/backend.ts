@@ -20,8 +20,12 @@ export interface Backend {
   close(): Promise<void>;
 }
 
-/** How long the CLI waits for the daemon to answer before deciding it is not running. */
-const PROBE_TIMEOUT_MS = 1_500;
+/**
+ * How long the CLI waits for the daemon to answer before deciding it is not running. A daemon that is not there
+ * refuses the connection at once; this only bounds a daemon that is there but slow (a loaded 1-CPU box), which must
+ * not be mistaken for an absent one.
+ */
+const PROBE_TIMEOUT_MS = 10_000;
 
 export async function connect(config: ResolvedConfig): Promise<Backend> {
   const api = new ApiBackend(config);

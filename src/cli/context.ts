@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import type { ResolvedConfig } from '../config/types.ts';
 import { loadConfig, ConfigErrors } from '../config/index.ts';
-import { CliError, EXIT_USAGE, unknownJobError } from './errors.ts';
+import { configError, unknownJobError } from './errors.ts';
 
 /** The `-c FILE` given before or after the command name. */
 export function configFlag(command: Command): string | undefined {
@@ -14,11 +14,20 @@ export async function loadCliConfig(command: Command): Promise<ResolvedConfig> {
   try {
     return await loadConfig({ explicit: configFlag(command), env: process.env, cwd: process.cwd() });
   } catch (error) {
-    if (error instanceof ConfigErrors) throw new CliError(error.message, EXIT_USAGE);
+    if (error instanceof ConfigErrors) throw configError(error.message);
     throw error;
   }
 }
 
 export function requireJob(config: ResolvedConfig, name: string): void {
   if (!config.jobs[name]) throw unknownJobError(name, Object.keys(config.jobs));
+}
+
+/**
+ * For commands that read what was recorded (history, logs): a configured job, or a name that has records —
+ * `nightshift exec --job NAME` records runs under names the config need not have.
+ */
+export async function requireRecordedJob(config: ResolvedConfig, name: string, hasRecords: () => Promise<boolean>): Promise<void> {
+  if (config.jobs[name] || (await hasRecords())) return;
+  throw unknownJobError(name, Object.keys(config.jobs));
 }

@@ -7,11 +7,19 @@ export const EXIT_USAGE = 2;
 export class CliError extends Error {
   override name = 'CliError';
   readonly exitCode: number;
+  /** Print the message as it is, without the `nightshift: ` prefix (config errors start with file:line:col). */
+  readonly raw: boolean;
 
-  constructor(message: string, exitCode: number = EXIT_FAILED) {
+  constructor(message: string, exitCode: number = EXIT_FAILED, options: { raw?: boolean } = {}) {
     super(message);
     this.exitCode = exitCode;
+    this.raw = options.raw ?? false;
   }
+}
+
+/** Config problems, one `file:line:col: path: problem; fix` line each, so editors and grep can jump to them. */
+export function configError(message: string): CliError {
+  return new CliError(message, EXIT_USAGE, { raw: true });
 }
 
 export function usageError(message: string): CliError {

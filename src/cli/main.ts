@@ -48,7 +48,7 @@ export async function main(argv: string[]): Promise<number> {
       return EXIT_USAGE;
     }
     if (error instanceof CliError) {
-      process.stderr.write(`nightshift: ${error.message}\n`);
+      process.stderr.write(error.raw ? `${error.message}\n` : `nightshift: ${error.message}\n`);
       return error.exitCode;
     }
     process.stderr.write(`nightshift: unexpected error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);

@@ -9,6 +9,7 @@ import { isHolderAlive, type ProcessProbe } from './holder-liveness.ts';
 import { decideRetry } from './retry-policy.ts';
 import { resolveOverlap } from './overlap.ts';
 import { endFromResult } from './run-end.ts';
+import { endDeadHoldersRun } from './reclaim.ts';
 import type { RunLauncher } from './run-launcher.ts';
 
 /** What asks for a start: a schedule fire, an operator, a retry … */
@@ -261,7 +262,9 @@ export class Dispatcher {
     if (first.started) return first;
     if (await isHolderAlive(first.heldBy, this.deps.probe, this.deps.sameHost, this.now())) return first;
     this.deps.logger.warn({ job: job.name, holder: first.heldBy }, 'reclaiming the lock of a holder that is gone');
-    return start({ ...lock, replaceToken: first.heldBy.token });
+    const second = await start({ ...lock, replaceToken: first.heldBy.token });
+    if (second.started) await endDeadHoldersRun(this.deps.store, first.heldBy, iso(this.now()));
+    return second;
   }
 
   private launch(job: JobConfig, run: Run): void {

@@ -1,9 +1,9 @@
 import type { JobConfig } from '../config/types.ts';
 import type { NewRun, Run, Store } from '../store/types.ts';
+import { StoreError } from '../store/errors.ts';
 import type { Logger } from '../util/logger.ts';
 import { newRunId } from '../util/ids.ts';
 import { iso } from '../util/time.ts';
-import { JOB_LOCK_PREFIX } from './dispatcher.ts';
 import type { ProcessProbe } from './holder-liveness.ts';
 import { decideRetry } from './retry-policy.ts';
 
@@ -38,9 +38,10 @@ export async function recoverRuns(deps: RecoveryDeps): Promise<RecoveryReport> {
   const now = deps.now ?? Date.now;
   const report: RecoveryReport = { lost: [], retried: 0, stillHeld: 0 };
   const running = await deps.store.listRuns({ statuses: ['running'], limit: 100_000 });
+  // A run's holder is whichever lock names it: the job lock, or an `exec` without --lock's lock of its own.
+  const holders = new Map((await deps.store.listLocks()).filter((l) => l.run_id !== null).map((l) => [l.run_id, l]));
   for (const run of running) {
-    const lock = await deps.store.getLock(JOB_LOCK_PREFIX + run.job);
-    const holder = lock?.run_id === run.id ? lock : null;
+    const holder = holders.get(run.id) ?? null;
     // Only the holder's own process counts here: the dead daemon's children still carry the marker, and those are
     // exactly what must be killed.
     if (holder && holder.pid !== process.pid && (await deps.probe.isAlive(holder.pid, holder.pid_start))) {
@@ -66,10 +67,17 @@ export async function recoverRuns(deps: RecoveryDeps): Promise<RecoveryReport> {
         };
       }
     }
-    const lost = await deps.store.finishRun(run.id, end, retry);
+    let lost: Run;
+    try {
+      lost = await deps.store.finishRun(run.id, end, retry);
+    } catch (error) {
+      // Its holder recorded the end between our read and now (an exec finishing): nothing was lost.
+      if (error instanceof StoreError && error.code === 'not_running') continue;
+      throw error;
+    }
     report.lost.push(lost);
     if (retry) report.retried += 1;
-    deps.logger.warn({ job: run.job, run: run.id, retry: retry?.id ?? null }, 'run was left running by a dead daemon: marked lost');
+    deps.logger.warn({ job: run.job, run: run.id, retry: retry?.id ?? null }, 'run was left running by a dead supervisor: marked lost');
   }
   return report;
 }

@@ -3,7 +3,7 @@ import { ConfigErrors, defaultConfig, defaultJob, findConfigPath, loadConfig, pa
 import type { JobConfig, ResolvedConfig } from '../../config/types.ts';
 import { execRun } from '../../exec/exec-run.ts';
 import { configFlag } from '../context.ts';
-import { CliError, EXIT_USAGE, usageError } from '../errors.ts';
+import { configError, usageError } from '../errors.ts';
 
 interface ExecFlags {
   job: string;
@@ -37,17 +37,24 @@ export function registerExec(program: Command): void {
     });
 }
 
-/** exec works without a config file; with one (found or named) it uses its state and the job's settings. */
+/**
+ * exec works without a config file; with one (found in the working directory, or named by -c or NIGHTSHIFT_CONFIG)
+ * it uses its state and the job's settings. A named file that is missing is an error, as for every command: running
+ * on the defaults instead would record into another state and take another lock than the daemon's.
+ */
 function loadOptionalConfig(explicit: string | undefined): ResolvedConfig | null {
-  try {
-    if (explicit === undefined) findConfigPath({ env: process.env, cwd: process.cwd() });
-  } catch {
-    return null;
+  const named = explicit !== undefined || Boolean(process.env.NIGHTSHIFT_CONFIG);
+  if (!named) {
+    try {
+      findConfigPath({ env: process.env, cwd: process.cwd() });
+    } catch {
+      return null;
+    }
   }
   try {
     return loadConfig({ explicit, env: process.env, cwd: process.cwd() });
   } catch (error) {
-    if (error instanceof ConfigErrors) throw new CliError(error.message, EXIT_USAGE);
+    if (error instanceof ConfigErrors) throw configError(error.message);
     throw error;
   }
 }
@@ -67,6 +74,7 @@ function jobFor(config: ResolvedConfig, flags: ExecFlags, argv: string[]): JobCo
     } catch {
       throw usageError(`--timeout '${flags.timeout}' is not a duration: write it like 500ms, 30s, 10m, 2h or 1d`);
     }
+    if (timeoutMs <= 0) throw usageError(`--timeout must be longer than 0 (got '${flags.timeout}'); leave it out for no deadline`);
   }
   // The command given here is what runs; the job's cwd, env, user, deadline and log settings apply to it.
   return { ...base, command: { kind: 'argv', argv: [program, ...args] }, timeoutMs };

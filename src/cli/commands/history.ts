@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { connect } from '../backend.ts';
-import { loadCliConfig, requireJob } from '../context.ts';
+import { loadCliConfig, requireRecordedJob } from '../context.ts';
 import { printJson, runOutcome, table } from '../format.ts';
 import { parseLimit } from '../options.ts';
 import { humanDuration } from '../../util/time.ts';
@@ -14,11 +14,11 @@ export function registerHistory(program: Command): void {
     .option('--limit <n>', 'how many runs to show (1-10000)', '100')
     .action(async (name: string, options: { json?: boolean; limit: string }, command: Command) => {
       const config = await loadCliConfig(command);
-      requireJob(config, name);
       const limit = parseLimit(options.limit);
       const backend = await connect(config);
       try {
         const runs = await backend.history(name, limit);
+        await requireRecordedJob(config, name, async () => runs.length > 0);
         if (options.json) return printJson(runs);
         if (runs.length === 0) return void process.stdout.write(`no runs of ${name} yet\n`);
         const rows = [['RUN', 'ATTEMPT', 'TRIGGER', 'SCHEDULED', 'STARTED', 'RESULT', 'DURATION']];

@@ -4,7 +4,9 @@ import { readJobLog, followJobLog } from '../../runner/output/log-reader.ts';
 import type { LogRecord } from '../../runner/output/record.ts';
 import { openStore } from '../../store/open.ts';
 import { FINISHED_STATUSES } from '../../store/types.ts';
-import { loadCliConfig, requireJob } from '../context.ts';
+import { loadCliConfig, requireRecordedJob } from '../context.ts';
+import { jobLogDir } from '../../runner/output/log-files.ts';
+import { existsSync } from 'node:fs';
 import { parseLimit } from '../options.ts';
 
 interface LogsFlags {
@@ -28,8 +30,14 @@ export function registerLogs(program: Command): void {
     .option('-t, --timestamps', 'prefix each line with its time and stream (o, e, or n for nightshift notes)')
     .action(async (name: string, flags: LogsFlags, command: Command) => {
       const config = await loadCliConfig(command);
-      requireJob(config, name);
       const logsDir = join(config.stateDir, 'logs');
+      await requireRecordedJob(config, name, async () => {
+        try {
+          return existsSync(jobLogDir(logsDir, name));
+        } catch {
+          return false; // not a name a job can have (e.g. a path): it has no logs
+        }
+      });
       const limit = flags.lines !== undefined ? parseLimit(flags.lines, '--lines') : flags.run ? Infinity : 200;
       const print = (record: LogRecord) =>
         process.stdout.write(flags.timestamps ? `${record.time} ${record.stream} ${record.text}\n` : `${record.text}\n`);

@@ -11,7 +11,7 @@ export function registerRun(program: Command): void {
   program
     .command('run')
     .argument('<job>', 'the job name')
-    .description('start a job now through the daemon (exit 1 with --wait when the run does not succeed)')
+    .description('start a job now through the daemon (exit 1 when the start was skipped, or with --wait when the run does not succeed)')
     .option('--wait', 'wait for the run to end and exit with 0 only if it succeeded')
     .option('--json', 'print the run as JSON')
     .action(async (name: string, options: { wait?: boolean; json?: boolean }, command: Command) => {
@@ -21,6 +21,10 @@ export function registerRun(program: Command): void {
       try {
         let run = await backend.trigger(name);
         if (!options.json) process.stdout.write(`${name}: run ${run.id} ${runOutcome(run)}\n`);
+        if (run.status === 'skipped') {
+          if (options.json) printJson(run);
+          throw new CliError(`${name} was not started (${run.reason ?? 'skipped'}); see nightshift status`, EXIT_FAILED);
+        }
         if (!options.wait) return options.json ? printJson(run) : undefined;
         run = await backend.waitForRun(run.id, WAIT_LIMIT_MS);
         if (options.json) printJson(run);
