@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { loadCliConfig } from '../context.ts';
+import { describeGaps, notYetEnforced } from '../../daemon/feature-gaps.ts';
 
 export function registerValidate(program: Command): void {
   program
@@ -10,5 +11,7 @@ export function registerValidate(program: Command): void {
       const jobs = Object.keys(config.jobs).length;
       const checks = Object.keys(config.checks).length;
       process.stdout.write(`${config.configPath}: ok (${jobs} job${jobs === 1 ? '' : 's'}, ${checks} check${checks === 1 ? '' : 's'})\n`);
+      const gaps = notYetEnforced(config);
+      if (gaps.length) process.stderr.write(`nightshift: warning: ${describeGaps(gaps)}\n`);
     });
 }
