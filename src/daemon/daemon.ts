@@ -18,8 +18,10 @@ import { iso } from '../util/time.ts';
 import type { Logger } from '../util/logger.ts';
 import { ensureApiToken } from './api-token.ts';
 import { acquireInstanceLock } from './instance-lock.ts';
+import { describeGaps, notYetEnforced } from './feature-gaps.ts';
 import { HostProcesses } from '../scheduler/host-processes.ts';
 import { LogManager } from '../runner/output/log-manager.ts';
+import { detectRunCgroups, type RunCgroups } from '../runner/cgroup.ts';
 import { ServiceSupervisor } from '../supervisor/services.ts';
 
 export type DaemonState = 'starting' | 'running' | 'stopping' | 'stopped';
@@ -59,9 +61,18 @@ export class Daemon implements ControlPlane {
   private pruneTimer: NodeJS.Timeout | null = null;
   private stopping: Promise<void> | null = null;
   private readonly pidStart: number | null;
+  /** Where runs get their cgroups (detected once at start); null: marker and process group only. */
+  private readonly cgroups: RunCgroups | null;
 
-  private constructor(options: DaemonOptions, store: Store, host: HostProcesses, pidStart: number | null) {
+  private constructor(
+    options: DaemonOptions,
+    store: Store,
+    host: HostProcesses,
+    pidStart: number | null,
+    cgroups: RunCgroups | null,
+  ) {
     this.options = options;
+    this.cgroups = cgroups;
     this.current = options.config;
     this.logger = options.logger;
     this.store = store;
@@ -79,6 +90,7 @@ export class Daemon implements ControlPlane {
         sinkFor: (job, runId) => this.logs.sinkFor(job.name, runId, job.logs),
         daemonUrl: () => this.url(),
         tokens,
+        cgroups,
       }),
       probe: this.host,
       logger: this.logger,
@@ -105,7 +117,11 @@ export class Daemon implements ControlPlane {
     await mkdir(config.stateDir, { recursive: true, mode: 0o700 });
     const store = await openStore(config.store);
     const host = new HostProcesses(options.procRoot);
-    const daemon = new Daemon(options, store, host, await host.startTimeOf(process.pid));
+    const cgroups = await detectRunCgroups({ procRoot: options.procRoot, logger: options.logger });
+    host.useCgroups(cgroups);
+    if (cgroups) options.logger.info({ cgroup: cgroups.base }, `runs are tracked in cgroup ${cgroups.base}`);
+    else options.logger.info('no writable cgroup v2: runs are tracked by marker and process group only');
+    const daemon = new Daemon(options, store, host, await host.startTimeOf(process.pid), cgroups);
     try {
       await daemon.boot();
       return daemon;
@@ -130,6 +146,8 @@ export class Daemon implements ControlPlane {
         await this.host.killMarked(run.id, run.pid, graceMs);
       },
     });
+    const gaps = notYetEnforced(config);
+    if (gaps.length) this.logger.warn({ keys: gaps }, describeGaps(gaps));
     if (recovered.lost.length) this.logger.warn({ lost: recovered.lost.length, retried: recovered.retried }, 'recovered runs left by a previous daemon');
     this.server = await listen(createApp(this), config.http.host, this.options.port ?? config.http.port);
     await this.prune();
@@ -262,6 +280,7 @@ export class Daemon implements ControlPlane {
   }
 
   private async prune(): Promise<void> {
+    await this.cgroups?.sweepEmpty(); // run cgroups a survivor held at the run's end, once it is gone
     const { keepRunsPerJob, maxAgeMs } = this.current.history;
     try {
       const { deleted } = await this.store.pruneRuns({ keepPerJob: keepRunsPerJob, olderThan: iso(Date.now() - maxAgeMs) });

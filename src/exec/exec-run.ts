@@ -5,8 +5,10 @@ import type { LockRequest, NewRun, Run, RunEnd, Store } from '../store/types.ts'
 import { openStore } from '../store/open.ts';
 import type { RunResult } from '../runner/types.ts';
 import { LogManager } from '../runner/output/log-manager.ts';
+import { detectRunCgroups } from '../runner/cgroup.ts';
 import { JOB_LOCK_PREFIX } from '../scheduler/dispatcher.ts';
 import { isHolderAlive } from '../scheduler/holder-liveness.ts';
+import { endDeadHoldersRun } from '../scheduler/reclaim.ts';
 import { HostProcesses } from '../scheduler/host-processes.ts';
 import { ProcessLauncher } from '../scheduler/run-launcher.ts';
 import { endFromResult } from '../scheduler/run-end.ts';
@@ -61,7 +63,9 @@ export async function execRun(options: ExecOptions): Promise<ExecOutcome> {
     };
     let started = await store.startRun(run, lock, iso(Date.now()));
     if (!started.started && !(await isHolderAlive(started.heldBy, host, true, Date.now()))) {
-      started = await store.startRun(run, { ...lock, replaceToken: started.heldBy.token }, iso(Date.now()));
+      const dead = started.heldBy;
+      started = await store.startRun(run, { ...lock, replaceToken: dead.token }, iso(Date.now()));
+      if (started.started) await endDeadHoldersRun(store, dead, iso(Date.now()));
     }
     if (!started.started) {
       const holder = started.heldBy;
@@ -92,6 +96,7 @@ async function supervise(options: ExecOptions, store: Store, run: Run): Promise<
     },
     daemonUrl: () => `http://${config.http.host}:${config.http.port}`,
     tokens: null,
+    cgroups: await detectRunCgroups(),
     ...(options.env ? { inheritedEnv: options.env } : {}),
   });
   const stop = options.signal ?? new AbortController().signal;

@@ -1,14 +1,15 @@
 /**
  * Terminates a run's whole process tree: SIGTERM, a grace period, SIGKILL, then a check that nothing is left.
  *
- * A run's processes are found two ways, because each alone misses some (seeds 002 and 003):
+ * A run's processes are found in up to three ways, because each alone misses some (seeds 002 and 003):
  * - the process group (`-pgid`): the main process leads its own group (spawned `detached`), and everything it forks
  *   stays in it unless it calls setsid/setpgid. One kill() reaches them all, including ones forked a moment ago.
  * - the marker `NIGHTSHIFT_RUN_ID=<id>` in /proc/PID/environ: inherited by every descendant, including those that
  *   left the group (daemonised helpers, Chrome renderers), and unaffected by reparenting to init.
- * What escapes both — a descendant that left the group AND cleared its environment — needs a cgroup per run.
- * Seam: a `cgroup.kill` write (cgroup v2) would go right before the SIGKILL phase below; it is out of scope while the
- * hosts run cgroup v1 hybrids that are not reliably writable.
+ * - the run's cgroup (cgroup.ts), where the host has a writable cgroup v2: what escapes both — a descendant that left
+ *   the group AND cleared its environment — is still in it. Its members join every scan below (so they get the
+ *   SIGTERM and the grace like the others), the SIGKILL phase also writes `cgroup.kill`, and the verification also
+ *   waits for the cgroup to have no live member. Without a cgroup, such a process is not found at all.
  *
  * Every wait is `setTimeout(ms, undefined, { signal })`: aborting the caller's signal ends the grace early (straight
  * to SIGKILL) and cuts the verification short; no timer outlives the call.
@@ -16,7 +17,8 @@
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 
-import { ProcReader, type ProcStat, type RunProcess } from './proc.ts';
+import type { RunCgroup } from './cgroup.ts';
+import { ProcReader, isLiveState, type ProcStat, type RunProcess } from './proc.ts';
 
 export interface KillTreeOptions {
   runId: string;
@@ -29,6 +31,8 @@ export interface KillTreeOptions {
    * carrying the marker proves the group is the run's (e.g. a sweep after a daemon restart).
    */
   notBeforeStartTime?: number;
+  /** The run's cgroup, if it has one: every member belongs to the run, whatever its group, environment or age. */
+  cgroup?: RunCgroup | null;
   /** How long the tree has between SIGTERM and SIGKILL. */
   graceMs: number;
   /** Aborting skips the rest of the grace (SIGKILL at once) and shortens the verification. */
@@ -61,10 +65,17 @@ export async function killTree(opts: KillTreeOptions): Promise<KillTreeResult> {
   const refused = new Map<number, number>(); // EPERM: we may not signal it, so it survives
   const scan = async (): Promise<RunProcess[]> => {
     const { runId, pgid, notBeforeStartTime } = opts;
-    const found = await proc.findRunProcesses(runId, { pgid, notBeforeStartTime });
+    const [found, members] = await Promise.all([
+      proc.findRunProcesses(runId, { pgid, notBeforeStartTime }),
+      cgroupMembers(proc, opts.cgroup),
+    ]);
     const groupVouched =
-      opts.notBeforeStartTime !== undefined || found.some((p) => p.marked && p.pgid === opts.pgid);
-    return groupVouched ? found : found.filter((p) => p.marked);
+      opts.notBeforeStartTime !== undefined ||
+      found.some((p) => p.marked && p.pgid === opts.pgid) ||
+      members.some((p) => p.pgid === opts.pgid);
+    const ours = groupVouched ? found : found.filter((p) => p.marked);
+    const seen = new Set(ours.map((p) => p.pid));
+    return [...ours, ...members.filter((p) => !seen.has(p.pid))];
   };
 
   const send = (targets: ProcStat[], sig: NodeJS.Signals): void => {
@@ -101,12 +112,14 @@ export async function killTree(opts: KillTreeOptions): Promise<KillTreeResult> {
     send(known, 'SIGCONT');
   }
 
-  // Phase 3: SIGKILL whatever is left, then verify, killing again anything that forked in between.
+  // Phase 3: SIGKILL whatever is left, then verify, killing again anything that forked in between. cgroup.kill also
+  // reaches members forked since the scan (the kernel kills a cgroup's forks in flight too).
   targets = await scan();
   const forced = targets.length > 0;
   const verifyEnd = performance.now() + verifyMs;
   while (targets.length > 0) {
     send(targets, 'SIGKILL');
+    await opts.cgroup?.kill();
     const remaining = verifyEnd - performance.now();
     if (remaining <= 0 || !(await pause(Math.min(pollMs, remaining), opts.signal))) break;
     targets = await scan();
@@ -122,6 +135,15 @@ export async function killTree(opts: KillTreeOptions): Promise<KillTreeResult> {
     if (!survivorPids.has(pid) && !(await proc.isSameProcessAlive(pid, startTime))) killed += 1;
   }
   return { killed, survivors: survivorPids.size, survivorPids: [...survivorPids], forced };
+}
+
+/** The cgroup's live members (a zombie is gone for us), marked or not. */
+async function cgroupMembers(proc: ProcReader, cgroup: RunCgroup | null | undefined): Promise<RunProcess[]> {
+  if (!cgroup) return [];
+  const stats = await Promise.all((await cgroup.pids()).map((pid) => proc.readStat(pid)));
+  return stats
+    .filter((s): s is ProcStat => s !== null && isLiveState(s.state))
+    .map((s) => ({ ...s, marked: false }));
 }
 
 /** ESRCH (already gone) is success; EPERM means the process survives whatever we do. */

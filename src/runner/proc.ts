@@ -84,7 +84,7 @@ export interface RunProcessQuery extends ScanOptions {
 }
 
 export interface RunProcess extends ProcStat {
-  /** Carries the run's marker (else it matched as a member of the process group). */
+  /** Carries the run's marker (else it matched as a process group member, or killTree found it in the cgroup). */
   marked: boolean;
 }
 

@@ -4,6 +4,7 @@
  * The runner knows nothing of the store, schedules or retries; the scheduler composes it.
  */
 import type { CommandSpec } from '../config/types.ts';
+import type { RunCgroups } from './cgroup.ts';
 
 /** Where a run's stdout and stderr go. Writing must never block or throw; a sink drops what it cannot keep. */
 export interface OutputSink {
@@ -45,9 +46,9 @@ export interface RunResult {
   cancelReason: string | null;
   /** Set when `endedBy` is `start_failed`, e.g. "spawn python9 ENOENT". */
   startError: string | null;
-  /** Processes still carrying the run's marker after the main process ended, which the runner killed. */
+  /** Processes still marked (or in the run's cgroup) after the main process ended, which the runner killed. */
   orphansKilled: number;
-  /** Marked processes still alive after SIGKILL and the verification wait; 0 unless the kernel refused. */
+  /** Marked processes (or cgroup members) alive after SIGKILL and the verification; 0 unless the kernel refused. */
   survivors: number;
   /** Monotonic wall time from spawn to the end of cleanup. */
   durationMs: number;
@@ -58,6 +59,11 @@ export interface StartOptions {
   signal?: AbortSignal;
   /** Called once the child has a pid, before any output is read, so the caller can record it. */
   onSpawn?: (pid: number) => void;
+  /**
+   * The host's run cgroups (cgroup.ts `detectRunCgroups`), null where there is no writable cgroup v2. With them the
+   * run gets a cgroup of its own, and the kill also reaches what left the process group and cleared its environment.
+   */
+  cgroups?: RunCgroups | null;
 }
 
 /** The environment variable that marks every process started for a run, inherited by all its descendants. */

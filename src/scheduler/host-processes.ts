@@ -1,6 +1,7 @@
 import type { LockRecord } from '../store/types.ts';
 import { ProcReader } from '../runner/proc.ts';
 import { killTree } from '../runner/kill-tree.ts';
+import type { RunCgroups } from '../runner/cgroup.ts';
 import type { ProcessProbe } from './holder-liveness.ts';
 
 /**
@@ -9,9 +10,15 @@ import type { ProcessProbe } from './holder-liveness.ts';
  */
 export class HostProcesses implements ProcessProbe {
   private readonly proc: ProcReader;
+  private cgroups: RunCgroups | null = null;
 
   constructor(procRoot?: string) {
     this.proc = new ProcReader(procRoot);
+  }
+
+  /** Where run cgroups live, once detected: a dead daemon's run cgroup also holds what escaped marker and group. */
+  useCgroups(cgroups: RunCgroups | null): void {
+    this.cgroups = cgroups;
   }
 
   async isAlive(pid: number, startTime: number | null): Promise<boolean> {
@@ -28,9 +35,14 @@ export class HostProcesses implements ProcessProbe {
     return this.proc.pidStartTime(pid);
   }
 
-  /** Kills everything still carrying the run's marker, and its process group when the group still exists. */
+  /**
+   * Kills everything still carrying the run's marker, its process group when the group still exists, and the members
+   * of the run's cgroup when one was left behind; then removes that cgroup.
+   */
   async killMarked(runId: string, pgid: number | null, graceMs: number): Promise<number> {
-    const result = await killTree({ runId, pgid, graceMs, proc: this.proc });
+    const cgroup = (await this.cgroups?.find(runId)) ?? null;
+    const result = await killTree({ runId, pgid, graceMs, proc: this.proc, ...(cgroup ? { cgroup } : {}) });
+    await cgroup?.remove();
     return result.survivors;
   }
 

@@ -1,6 +1,7 @@
 import type { JobConfig } from '../config/types.ts';
 import type { Run } from '../store/types.ts';
 import type { OutputSink, RunResult } from '../runner/types.ts';
+import type { RunCgroups } from '../runner/cgroup.ts';
 import { runProcess } from '../runner/spawn-run.ts';
 import { resolveUser } from '../runner/users.ts';
 import type { RunTokens } from '../security/run-token.ts';
@@ -18,6 +19,8 @@ export interface ProcessLauncherOptions {
   tokens: RunTokens | null;
   inheritedEnv?: NodeJS.ProcessEnv;
   etcRoot?: string;
+  /** From `detectRunCgroups()`, once per process: each run gets a cgroup for the kill. Absent or null: none. */
+  cgroups?: RunCgroups | null;
 }
 
 /** The real launcher: composes environment and user, then hands the command to the runner. */
@@ -48,7 +51,7 @@ export class ProcessLauncher implements RunLauncher {
         killGraceMs: job.killGraceMs,
         output: this.options.sinkFor(job, run.id),
       },
-      { signal, onSpawn },
+      { signal, onSpawn, cgroups: this.options.cgroups ?? null },
     );
   }
 }

@@ -211,12 +211,7 @@ describe('nightshift exec --lock', () => {
     expect(await lastRun(p, 'lk')).toMatchObject({ status: 'succeeded', trigger: 'exec' });
   });
 
-  // BUG (src/exec/exec-run.ts lines 62-65, the reclaim after isHolderAlive): exec takes over a dead holder's lock
-  // (replaceToken) but never finishes the dead holder's run, so without a daemon start that run stays `running`
-  // for ever: `history` lists it as running, and `status` shows the job as `running` (build-status.ts takes any
-  // `running` run among the last 20 as the active one) although nothing of it is alive. The daemon's recovery
-  // would mark such a run `lost`; a reclaim proves the same thing (holder dead, no marked process) and should too.
-  it.fails("reclaiming a dead holder's lock ends the dead holder's run, so status no longer shows the job running", async () => {
+  it("reclaiming a dead holder's lock ends the dead holder's run, so status no longer shows the job running", async () => {
     const p = await makeProject('jobs:\n  lk: { command: "true" }\n');
     const first = p.start(['exec', '--job', 'lk', '--lock', '--', 'sh', '-c', 'echo started; exec sleep 30']);
     await waitFor(() => first.stdout().includes('started'), 10_000, 'the first exec to start');

@@ -2,15 +2,17 @@
  * Shared by the runner tests: fixture paths, a RunSpec builder, an in-memory sink, pidfile reading, and a janitor
  * that kills — by pid, and only processes still carrying the test's run marker — whatever a test left running.
  */
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
+import type { RunCgroups } from '../../src/runner/cgroup.ts';
 import { ProcReader, isLiveState } from '../../src/runner/proc.ts';
 import type { OutputSink, RunSpec } from '../../src/runner/types.ts';
 import type { CommandSpec } from '../../src/config/types.ts';
 import { newRunId } from '../../src/util/ids.ts';
+import { waitFor } from '../helpers/wait-for.ts';
 
 export const FIXTURES = fileURLToPath(new URL('../fixtures/', import.meta.url));
 export const fixture = (name: string): string => join(FIXTURES, name);
@@ -105,4 +107,20 @@ export class Janitor {
     for (const dir of this.dirs) rmSync(dir, { recursive: true, force: true });
     this.dirs.clear();
   }
+}
+
+/**
+ * Removes a test's own run-cgroups directory (never a daemon's `nightshift-runs`): every run cgroup left in it is
+ * killed (cgroup.kill: only that cgroup's members) and removed, then the directory itself.
+ */
+export async function removeTestCgroups(cgroups: RunCgroups): Promise<void> {
+  for (const name of readdirSync(cgroups.base)) {
+    if (!name.startsWith('run-')) continue;
+    const cgroup = await cgroups.find(name.slice('run-'.length));
+    if (!cgroup) continue;
+    await cgroup.kill();
+    await waitFor(async () => (await cgroup.pids()).length === 0, 2000, `${cgroup.path} to empty`);
+    await waitFor(() => cgroup.remove(), 2000, `${cgroup.path} to be removed`);
+  }
+  rmdirSync(cgroups.base);
 }
