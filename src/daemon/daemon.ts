@@ -142,9 +142,7 @@ export class Daemon implements ControlPlane {
       logger: this.logger,
       node: config.node,
       jobs: config.jobs,
-      killMarked: async (run, graceMs) => {
-        await this.host.killMarked(run.id, run.pid, graceMs);
-      },
+      killMarked: (run, graceMs) => this.host.killMarked(run.id, run.pid, graceMs),
     });
     const gaps = notYetEnforced(config);
     if (gaps.length) this.logger.warn({ keys: gaps }, describeGaps(gaps));

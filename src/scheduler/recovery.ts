@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { JobConfig } from '../config/types.ts';
 import type { NewRun, Run, Store } from '../store/types.ts';
 import { StoreError } from '../store/errors.ts';
@@ -13,8 +14,8 @@ export interface RecoveryDeps {
   logger: Logger;
   node: string;
   jobs: Readonly<Record<string, JobConfig>>;
-  /** Kills every process carrying the run's marker (TERM, a short grace, KILL) and resolves when none is left. */
-  killMarked: (run: Run, killGraceMs: number) => Promise<void>;
+  /** Kills every process carrying the run's marker (TERM, a short grace, KILL); resolves with how many survived. */
+  killMarked: (run: Run, killGraceMs: number) => Promise<number>;
   now?: () => number;
 }
 
@@ -27,6 +28,13 @@ export interface RecoveryReport {
 
 /** A dead daemon's leftover processes get at most this grace: they have been unsupervised since it died. */
 const RECOVERY_KILL_GRACE_MS = 2_000;
+/** Kill rounds before giving up on a survivor (a process stuck in the kernel, state D, dies only when its I/O ends). */
+const MAX_KILL_ROUNDS = 5;
+/**
+ * A daemon killed while spawning can leave a child between fork and exec: it does not carry the marker yet (its
+ * environment is still the daemon's) and its pid was never recorded. Looking again after this long catches it.
+ */
+const PRE_EXEC_RESCAN_MS = 250;
 
 /**
  * Reconciles the store with reality at daemon start, before anything is scheduled. A run left `running` whose
@@ -49,7 +57,7 @@ export async function recoverRuns(deps: RecoveryDeps): Promise<RecoveryReport> {
       continue;
     }
     const job = deps.jobs[run.job];
-    await deps.killMarked(run, Math.min(job?.killGraceMs ?? RECOVERY_KILL_GRACE_MS, RECOVERY_KILL_GRACE_MS));
+    await killLeftovers(deps, run, Math.min(job?.killGraceMs ?? RECOVERY_KILL_GRACE_MS, RECOVERY_KILL_GRACE_MS));
     const end = { status: 'lost', reason: 'daemon_restart', exit_code: null, signal: null, ended_at: iso(now()) } as const;
     let retry: NewRun | null = null;
     // exec runs belong to cron, services to their supervisor; everything else is retried per its policy.
@@ -80,4 +88,20 @@ export async function recoverRuns(deps: RecoveryDeps): Promise<RecoveryReport> {
     deps.logger.warn({ job: run.job, run: run.id, retry: retry?.id ?? null }, 'run was left running by a dead supervisor: marked lost');
   }
   return report;
+}
+
+/**
+ * Kills what a dead supervisor left of `run` before the run is marked lost and its job may start again: rounds of
+ * TERM/grace/KILL until nothing survives (or MAX_KILL_ROUNDS), plus one more look for a child caught mid-spawn.
+ */
+async function killLeftovers(deps: RecoveryDeps, run: Run, graceMs: number): Promise<void> {
+  let survivors = await deps.killMarked(run, graceMs);
+  if (run.pid === null) {
+    await sleep(PRE_EXEC_RESCAN_MS);
+    survivors = await deps.killMarked(run, graceMs);
+  }
+  for (let round = 1; survivors > 0 && round < MAX_KILL_ROUNDS; round++) survivors = await deps.killMarked(run, 0);
+  if (survivors > 0) {
+    deps.logger.error({ job: run.job, run: run.id, survivors }, 'processes of a lost run survived SIGKILL; check them with ps');
+  }
 }
