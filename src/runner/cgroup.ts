@@ -328,7 +328,7 @@ export async function adoptDescendants(
     const members = new Set(await cgroup.pids());
     // Not a member: never moved, or gone — then its children were reparented and cannot be told apart.
     if (!members.has(rootPid)) return moved;
-    const stats = await Promise.all((await proc.listPids()).map((pid) => proc.readStat(pid)));
+    const stats = await proc.readAllStats();
     const children = new Map<number, number[]>();
     for (const s of stats) {
       if (s === null || !isLiveState(s.state) || s.startTime < (notBeforeStartTime ?? 0)) continue;

@@ -9,12 +9,15 @@
  * stuck in the kernel (a hung NFS page fault) can block that read; on the libuv thread pool it ties up one thread,
  * synchronously it would freeze the whole daemon.
  *
- * Processes die during a scan. Every read that fails (ENOENT, ESRCH, EACCES, a half-written file) means "skip this
- * pid", never an error.
+ * Processes die during a scan. A read that fails because the process is gone or not ours to read (ENOENT, ESRCH,
+ * EACCES, a half-written file) means "skip this pid". A read that fails for want of file descriptors (EMFILE,
+ * ENFILE — many kills scanning at once) says nothing about the process: it is retried, because reading it as "gone"
+ * would let a kill signal nothing and report no survivors. Scans also bound how many reads are in flight.
  */
 import { readFileSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 import { RUN_MARKER_VAR } from './types.ts';
 
@@ -99,7 +102,7 @@ export class ProcReader {
   async listPids(): Promise<number[]> {
     let names: string[];
     try {
-      names = await readdir(this.root);
+      names = await withFdRetry(() => readdir(this.root));
     } catch {
       return []; // no /proc (not Linux, or a bare container): the caller falls back to the process group
     }
@@ -112,7 +115,7 @@ export class ProcReader {
 
   async readStat(pid: number): Promise<ProcStat | null> {
     try {
-      return parseStat(await readFile(join(this.root, String(pid), 'stat'), 'utf8'));
+      return parseStat(await withFdRetry(() => readFile(join(this.root, String(pid), 'stat'), 'utf8')));
     } catch {
       return null;
     }
@@ -121,7 +124,8 @@ export class ProcReader {
   /** Whether the process's environment holds `NIGHTSHIFT_RUN_ID=<runId>` (false when unreadable or gone). */
   async hasMarker(pid: number, runId: string, markerVar: string = RUN_MARKER_VAR): Promise<boolean> {
     try {
-      return environHasEntry(await readFile(join(this.root, String(pid), 'environ')), `${markerVar}=${runId}`);
+      const environ = await withFdRetry(() => readFile(join(this.root, String(pid), 'environ')));
+      return environHasEntry(environ, `${markerVar}=${runId}`);
     } catch {
       return false;
     }
@@ -161,15 +165,91 @@ export class ProcReader {
   async findRunProcesses(runId: string, query: RunProcessQuery = {}): Promise<RunProcess[]> {
     const notBefore = query.notBeforeStartTime ?? 0;
     const pgid = query.pgid ?? null;
-    const pids = await this.listPids();
-    const found = await Promise.all(
-      pids.map(async (pid): Promise<RunProcess | null> => {
-        const stat = await this.readStat(pid);
-        if (stat === null || !isLiveState(stat.state) || stat.startTime < notBefore) return null;
-        const marked = await this.hasMarker(pid, runId);
-        return marked || (pgid !== null && stat.pgid === pgid) ? { ...stat, marked } : null;
-      }),
-    );
-    return found.filter((s): s is RunProcess => s !== null);
+    const found: RunProcess[] = [];
+    for (const entry of await this.snapshot()) {
+      if (entry.stat.startTime < notBefore) continue;
+      const marked = entry.markers.includes(runId);
+      if (marked || (pgid !== null && entry.stat.pgid === pgid)) found.push({ ...entry.stat, marked });
+    }
+    return found;
+  }
+
+  /**
+   * Every live process with the run markers it carries. Concurrent callers (a hundred runs killed at once) share one
+   * scan, and a scan younger than SNAPSHOT_MAX_AGE_MS is reused: each /proc entry is read once, not once per kill.
+   */
+  private snapshot(): Promise<SnapshotEntry[]> {
+    const cached = snapshots.get(this.root);
+    if (cached && performance.now() - cached.startedAt < SNAPSHOT_MAX_AGE_MS) return cached.entries;
+    const entries = this.scan();
+    snapshots.set(this.root, { startedAt: performance.now(), entries });
+    entries.catch(() => snapshots.delete(this.root));
+    return entries;
+  }
+
+  private async scan(): Promise<SnapshotEntry[]> {
+    return inBatches(await this.listPids(), async (pid): Promise<SnapshotEntry | null> => {
+      const stat = await this.readStat(pid);
+      if (stat === null || !isLiveState(stat.state)) return null;
+      return { stat, markers: await this.readMarkers(pid) };
+    });
+  }
+
+  /** The stat of every process, fresh (not from the shared snapshot): for walking a tree that is forking right now. */
+  async readAllStats(): Promise<ProcStat[]> {
+    return inBatches(await this.listPids(), (pid) => this.readStat(pid));
+  }
+
+  private async readMarkers(pid: number): Promise<string[]> {
+    try {
+      return markerValues(await withFdRetry(() => readFile(join(this.root, String(pid), 'environ'))), RUN_MARKER_VAR);
+    } catch {
+      return [];
+    }
+  }
+}
+
+interface SnapshotEntry {
+  stat: ProcStat;
+  markers: string[];
+}
+
+/** One shared scan per /proc root. Kill loops poll every ~75 ms, so a scan older than this is taken afresh. */
+const snapshots = new Map<string, { startedAt: number; entries: Promise<SnapshotEntry[]> }>();
+const SNAPSHOT_MAX_AGE_MS = 25;
+
+/** The values of every `NAME=value` entry of a NUL-separated environment (a process may carry a name twice). */
+export function markerValues(environ: Buffer, name: string): string[] {
+  const values: string[] = [];
+  const prefix = `${name}=`;
+  for (const entry of environ.toString('utf8').split('\0')) if (entry.startsWith(prefix)) values.push(entry.slice(prefix.length));
+  return values;
+}
+
+/** Maps pids with a bounded number of reads in flight, so a busy host cannot exhaust the file descriptors. */
+async function inBatches<T>(pids: number[], read: (pid: number) => Promise<T | null>): Promise<T[]> {
+  const out: T[] = [];
+  for (let i = 0; i < pids.length; i += SCAN_BATCH) {
+    for (const value of await Promise.all(pids.slice(i, i + SCAN_BATCH).map(read))) if (value !== null) out.push(value);
+  }
+  return out;
+}
+
+/** Reads in flight per scan. */
+const SCAN_BATCH = 32;
+/** How long a read waits in all for file descriptors to free up before it gives up (and the pid reads as gone). */
+const FD_RETRY_MS = 2_000;
+const FD_RETRY_STEP_MS = 10;
+
+/** Runs a /proc read again while the process (or the host) is out of file descriptors. */
+async function withFdRetry<T>(read: () => Promise<T>): Promise<T> {
+  for (let waited = 0; ; waited += FD_RETRY_STEP_MS) {
+    try {
+      return await read();
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if ((code !== 'EMFILE' && code !== 'ENFILE') || waited >= FD_RETRY_MS) throw error;
+      await sleep(FD_RETRY_STEP_MS);
+    }
   }
 }

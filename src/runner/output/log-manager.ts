@@ -59,6 +59,9 @@ export class LogManager {
   private enforcing: Promise<MaxTotalResult> | null = null;
   private enforceAgain = false;
   private closing: Promise<void> | null = null;
+  /** Runs whose output is being written now, and the periodic checks that run while there are any. */
+  private writing = 0;
+  private checks: AbortController | null = null;
 
   constructor(opts: LogManagerOptions) {
     this.opts = opts;
@@ -77,8 +80,29 @@ export class LogManager {
     });
     void this.disk.refresh();
     void this.enforceMaxTotal();
-    void this.every(this.opts.diskCheckIntervalMs ?? 5000, () => this.disk.refresh());
-    void this.every(this.opts.totalCheckIntervalMs ?? DEFAULT_TOTAL_CHECK_INTERVAL_MS, () => this.enforceMaxTotal());
+  }
+
+  /**
+   * The periodic checks (free disk, max_total) run only while some run is writing: an idle daemon must not wake up
+   * every few seconds to look at a disk nothing is writing to. (The first write after a pause finds the cached free
+   * space stale and refreshes it.)
+   */
+  private runStarted(): void {
+    this.writing += 1;
+    if (this.writing !== 1 || this.closing !== null) return;
+    const checks = new AbortController();
+    this.checks = checks;
+    const signal = AbortSignal.any([this.stop.signal, checks.signal]);
+    void this.every(this.opts.diskCheckIntervalMs ?? 5000, signal, () => this.disk.refresh());
+    void this.every(this.opts.totalCheckIntervalMs ?? DEFAULT_TOTAL_CHECK_INTERVAL_MS, signal, () => this.enforceMaxTotal());
+  }
+
+  private runFinished(): void {
+    this.writing -= 1;
+    if (this.writing > 0) return;
+    this.checks?.abort();
+    this.checks = null;
+    void this.enforceMaxTotal(); // once more, for what the last runs wrote
   }
 
   /** The sink for one run of `job`. Throws only for a job name that cannot be a directory name. */
@@ -87,12 +111,16 @@ export class LogManager {
     if (this.closing !== null) return new LineSink(runId, DISCARD); // shutting down: nothing may reopen a file
     const writer = this.writerFor(job, logs);
     writer.activeRuns += 1;
+    this.runStarted();
     let ended = false;
     return new LineSink(runId, writer.log, {
       maxLineBytes: this.opts.maxLineBytes,
       now: this.opts.now,
       onEnd: () => {
-        if (!ended) writer.activeRuns -= 1;
+        if (!ended) {
+          writer.activeRuns -= 1;
+          this.runFinished();
+        }
         ended = true;
       },
     });
@@ -165,13 +193,13 @@ export class LogManager {
     return this.writers.get(job)?.log.rotating ?? false;
   }
 
-  private async every(intervalMs: number, task: () => Promise<unknown>): Promise<void> {
+  private async every(intervalMs: number, signal: AbortSignal, task: () => Promise<unknown>): Promise<void> {
     try {
-      for await (const _ of setInterval(intervalMs, undefined, { signal: this.stop.signal, ref: false })) {
+      for await (const _ of setInterval(intervalMs, undefined, { signal, ref: false })) {
         await task().catch(() => undefined);
       }
     } catch {
-      // aborted by close()
+      // aborted: by close(), or because no run is writing any more
     }
   }
 }
