@@ -1,7 +1,6 @@
 import type { ResolvedConfig } from '../config/types.ts';
 import { FINISHED_STATUSES, type Run, type Store } from '../store/types.ts';
-import { openStore } from '../store/open.ts';
-import { buildStatus, type StatusJson } from '../status/build-status.ts';
+import type { StatusJson } from '../status/build-status.ts';
 import { readApiToken } from '../daemon/api-token.ts';
 import { CliError, EXIT_FAILED } from './errors.ts';
 
@@ -30,6 +29,8 @@ const PROBE_TIMEOUT_MS = 10_000;
 export async function connect(config: ResolvedConfig): Promise<Backend> {
   const api = new ApiBackend(config);
   if (await api.isUp()) return api;
+  // The store (and SQLite's native module) is loaded only when the daemon does not answer.
+  const { openStore } = await import('../store/open.ts');
   const store = await openStore(config.store);
   await store.migrate();
   return new StoreBackend(config, store);
@@ -48,10 +49,11 @@ class ApiBackend implements Backend {
 
   async isUp(): Promise<boolean> {
     try {
-      const response = await fetch(`${this.base}/status`, { signal: AbortSignal.timeout(PROBE_TIMEOUT_MS) });
-      if (!response.ok) return false;
-      const body = (await response.json()) as { daemon?: unknown };
-      return typeof body.daemon === 'object' && body.daemon !== null;
+      // /healthz is cheap and answers 200 or 503 (unhealthy is still up); a foreign server on the port lacks `ok`.
+      const root = this.base.slice(0, -'/api/v1'.length);
+      const response = await fetch(`${root}/healthz`, { signal: AbortSignal.timeout(PROBE_TIMEOUT_MS) });
+      const body = (await response.json()) as { ok?: unknown };
+      return typeof body.ok === 'boolean';
     } catch {
       return false;
     }
@@ -115,7 +117,8 @@ class StoreBackend implements Backend {
     this.store = store;
   }
 
-  status(): Promise<StatusJson> {
+  async status(): Promise<StatusJson> {
+    const { buildStatus } = await import('../status/build-status.ts');
     return buildStatus({ config: this.config, store: this.store, daemon: null });
   }
 

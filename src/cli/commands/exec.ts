@@ -1,7 +1,6 @@
 import type { Command } from 'commander';
 import { ConfigErrors, defaultConfig, defaultJob, findConfigPath, loadConfig, parseDuration } from '../../config/index.ts';
 import type { JobConfig, ResolvedConfig } from '../../config/types.ts';
-import { execRun } from '../../exec/exec-run.ts';
 import { configFlag } from '../context.ts';
 import { configError, usageError } from '../errors.ts';
 
@@ -25,6 +24,7 @@ export function registerExec(program: Command): void {
       const stop = new AbortController();
       const onSignal = (signal: NodeJS.Signals) => stop.abort(signal);
       for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) process.once(signal, onSignal);
+      const { execRun } = await import('../../exec/exec-run.ts'); // only exec needs the runner
       const outcome = await execRun({
         job,
         config,

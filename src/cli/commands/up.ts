@@ -1,8 +1,5 @@
 import type { Command } from 'commander';
 import { loadConfig } from '../../config/index.ts';
-import { Daemon } from '../../daemon/daemon.ts';
-import { handleSignals } from '../../daemon/signals.ts';
-import { createLogger } from '../../util/logger.ts';
 import { configFlag, loadCliConfig } from '../context.ts';
 import { CliError, EXIT_FAILED } from '../errors.ts';
 
@@ -12,9 +9,15 @@ export function registerUp(program: Command): void {
     .description('run the daemon in the foreground (SIGTERM stops it gracefully, SIGHUP reloads the config)')
     .action(async (_options: unknown, command: Command) => {
       const config = await loadCliConfig(command);
+      // Loaded here, not at the top: every other command would otherwise pay for the daemon's modules at start.
+      const [{ Daemon }, { handleSignals }, { createLogger }] = await Promise.all([
+        import('../../daemon/daemon.ts'),
+        import('../../daemon/signals.ts'),
+        import('../../util/logger.ts'),
+      ]);
       const explicit = configFlag(command);
       const logger = createLogger();
-      let daemon: Daemon;
+      let daemon: import('../../daemon/daemon.ts').Daemon;
       try {
         daemon = await Daemon.start({
           config,
