@@ -87,17 +87,7 @@ export class Dispatcher {
 
   /** Handles one start request; resolves once the decision is recorded (not when the run ends). */
   async request(job: JobConfig, req: StartRequest): Promise<Run> {
-    const id = newRunId(this.now());
-    const run: NewRun = {
-      id,
-      job: job.name,
-      attempt: req.attempt ?? 1,
-      chain_id: req.chainId ?? id,
-      trigger: req.trigger,
-      scheduled_at: iso(req.scheduledAtMs),
-      node: this.deps.node,
-      fire: req.fire ?? false,
-    };
+    const run = this.newRun(job, req);
     const state = await this.deps.store.getJobState(job.name);
     const automatic = req.trigger === 'schedule' || req.trigger === 'catch_up' || req.trigger === 'retry';
     if (state.paused && automatic) return this.skip(run, 'paused');
@@ -107,32 +97,12 @@ export class Dispatcher {
 
   /** Queues a start for later (a service's restart after its backoff); the scheduler wakes for it. */
   async queueStart(job: JobConfig, req: StartRequest): Promise<Run> {
-    const id = newRunId(this.now());
-    return this.queue({
-      id,
-      job: job.name,
-      attempt: req.attempt ?? 1,
-      chain_id: req.chainId ?? id,
-      trigger: req.trigger,
-      scheduled_at: iso(req.scheduledAtMs),
-      node: this.deps.node,
-    });
+    return this.queue(this.newRun(job, req));
   }
 
   /** Records a schedule fire that will not run (missed while the daemon was down, or catch_up: none). */
   async recordMissed(job: JobConfig, scheduledAtMs: number): Promise<Run> {
-    const id = newRunId(this.now());
-    const run: NewRun = {
-      id,
-      job: job.name,
-      attempt: 1,
-      chain_id: id,
-      trigger: 'schedule',
-      scheduled_at: iso(scheduledAtMs),
-      node: this.deps.node,
-      fire: true,
-    };
-    return this.skip(run, 'missed');
+    return this.skip(this.newRun(job, { trigger: 'schedule', scheduledAtMs, fire: true }), 'missed');
   }
 
   /** Tries to start a queued run that is due; a run that still cannot start stays queued. */
@@ -295,15 +265,7 @@ export class Dispatcher {
         ? ({ retry: false, why: 'services restart by their restart policy' } as const)
         : decideRetry(job.retries, run, end, await this.deps.store.countLostInChain(run.chain_id));
     const retry: NewRun | null = decision.retry
-      ? {
-          id: newRunId(this.now()),
-          job: job.name,
-          attempt: run.attempt + 1,
-          chain_id: run.chain_id,
-          trigger: 'retry',
-          scheduled_at: iso(this.now() + decision.delayMs),
-          node: this.deps.node,
-        }
+      ? this.newRun(job, { trigger: 'retry', scheduledAtMs: this.now() + decision.delayMs, attempt: run.attempt + 1, chainId: run.chain_id })
       : null;
     try {
       const ended = await this.deps.store.finishRun(run.id, end, retry);
@@ -329,6 +291,21 @@ export class Dispatcher {
   private atCapacity(): boolean {
     const max = this.deps.maxConcurrentRuns();
     return max > 0 && this.active.size >= max;
+  }
+
+  /** A run record for a request: a first attempt starts its own retry chain. */
+  private newRun(job: JobConfig, req: StartRequest): NewRun {
+    const id = newRunId(this.now());
+    return {
+      id,
+      job: job.name,
+      attempt: req.attempt ?? 1,
+      chain_id: req.chainId ?? id,
+      trigger: req.trigger,
+      scheduled_at: iso(req.scheduledAtMs),
+      node: this.deps.node,
+      fire: req.fire ?? false,
+    };
   }
 
   private lockRequest(job: string, runId: string): LockRequest {
