@@ -4,9 +4,8 @@
  * a test fails: daemons and background CLIs stopped by pid (SIGTERM, then SIGKILL), whatever still carries the marker
  * of a run left `running` killed by marker, temp dirs removed.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -16,7 +15,8 @@ import { openStore } from '../../src/store/open.ts';
 import type { Run, Store } from '../../src/store/types.ts';
 import { HostProcesses } from '../../src/scheduler/host-processes.ts';
 
-export { runCli, type CliResult } from '../helpers/cli.ts';
+export { freePort, runCli, type CliResult } from '../helpers/cli.ts';
+import { freePort, spawnCli, type SpawnedCli } from '../helpers/cli.ts';
 export { waitFor } from '../helpers/wait-for.ts';
 
 export const FIXTURES = fileURLToPath(new URL('../fixtures/', import.meta.url));
@@ -97,34 +97,15 @@ export async function stopProcess(child: ChildProcess, graceMs = 5_000): Promise
   }
 }
 
-export interface BackgroundCli {
-  child: ChildProcess;
-  stdout(): string;
-  stderr(): string;
-  /** Resolves when the process has exited and its output is closed. */
-  result: Promise<CliResult>;
-}
+export type BackgroundCli = SpawnedCli;
 
 /** Starts the CLI in the background (for `exec` holding a lock, `logs -f` …); stopped by pid in cleanup. */
 export function startCli(args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): BackgroundCli {
-  const child = spawn(process.execPath, [CLI, ...args], {
-    cwd: options.cwd,
-    env: { ...process.env, NO_COLOR: '1', ...options.env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
-  child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
-  const result = new Promise<CliResult>((resolve, reject) => {
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-  onCleanup(() => stopProcess(child));
-  return { child, stdout: () => stdout, stderr: () => stderr, result };
+  const cli = spawnCli(args, options);
+  onCleanup(() => stopProcess(cli.child));
+  return cli;
 }
 
-/** Waits for a background CLI to end by itself within `timeoutMs`. */
 export async function finished(cli: BackgroundCli, timeoutMs: number, what: string): Promise<CliResult> {
   let timer: NodeJS.Timeout | undefined;
   const result = await Promise.race([
@@ -146,17 +127,6 @@ export function parseJson<T = any>(result: CliResult): T {
 
 // ---------------------------------------------------------------------------------------------------------------
 // Projects
-
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
-    });
-  });
-}
 
 export function makeTempDir(prefix = 'nightshift-cli-'): string {
   const dir = mkdtempSync(join(tmpdir(), prefix));

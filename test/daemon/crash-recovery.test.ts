@@ -5,12 +5,11 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { openStore } from '../../src/store/open.ts';
 import type { Run } from '../../src/store/types.ts';
 import { HostProcesses } from '../../src/scheduler/host-processes.ts';
-import { exited, spawnDaemon } from '../helpers/cli.ts';
+import { exited, freePort, spawnDaemon } from '../helpers/cli.ts';
 import { waitFor } from '../helpers/wait-for.ts';
 import { FIXTURES, makeDir } from './harness.ts';
 
@@ -37,16 +36,6 @@ afterEach(async () => {
   }
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
-    });
-  });
-}
 
 async function healthy(url: string): Promise<boolean> {
   try {

@@ -6,9 +6,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { count, makeDir, startTestDaemon, type TestDaemon } from './harness.ts';
-import { exited, spawnDaemon } from '../helpers/cli.ts';
+import { exited, freePort, spawnDaemon } from '../helpers/cli.ts';
 import { waitFor } from '../helpers/wait-for.ts';
-import { createServer } from 'node:net';
 
 let current: TestDaemon | null = null;
 afterEach(async () => {
@@ -64,12 +63,7 @@ jobs:
 describe('SIGHUP on the real daemon process', () => {
   it('reloads on SIGHUP and logs an invalid file as one clear line', async () => {
     const dir = makeDir();
-    const port = await new Promise<number>((resolve) => {
-      const s = createServer().listen(0, '127.0.0.1', () => {
-        const p = (s.address() as { port: number }).port;
-        s.close(() => resolve(p));
-      });
-    });
+    const port = await freePort();
     const path = join(dir, 'nightshift.yaml');
     const base = `shutdown_grace: 500ms\nhttp: { listen: "127.0.0.1:${port}" }\njobs:\n  a:\n    command: "true"\n`;
     writeFileSync(path, base);
