@@ -13,6 +13,21 @@
  * with a stable `code`.
  */
 
+export * from './watch-types.ts';
+import type {
+  ChannelBacklog,
+  CheckRecord,
+  CheckSpec,
+  Incident,
+  IncidentDetail,
+  IncidentKind,
+  NewIncident,
+  NewNotification,
+  NewPing,
+  OutboxEntry,
+  Ping,
+} from './watch-types.ts';
+
 export const RUN_STATUSES = ['queued', 'running', 'succeeded', 'failed', 'timed_out', 'killed', 'lost', 'skipped'] as const;
 export type RunStatus = (typeof RUN_STATUSES)[number];
 export const FINISHED_STATUSES: readonly RunStatus[] = ['succeeded', 'failed', 'timed_out', 'killed', 'lost', 'skipped'];
@@ -67,6 +82,8 @@ export interface Run {
   chain_id: string;
   /** Human-readable detail for a failed start or a kill (e.g. "spawn /opt/x ENOENT"); null otherwise. */
   error: string | null;
+  /** The run's last heartbeat (NIGHTSHIFT_HEARTBEAT_URL, `nightshift heartbeat`); null before the first. */
+  heartbeat_at: string | null;
 }
 
 /** What the caller supplies for a new run; the store fills id-independent defaults. */
@@ -225,4 +242,69 @@ export interface Store {
    * running runs are never deleted.
    */
   pruneRuns(opts: { keepPerJob: number; olderThan: string }): Promise<PruneResult>;
+
+  /** Records a heartbeat of a running run; false (nothing written) when the run is not running. */
+  recordHeartbeat(runId: string, at: string): Promise<boolean>;
+
+  // ---- checks and pings ----
+  /**
+   * Makes the stored job and config checks match `wanted`: adds the missing ones (with their fixed `uuid`, else
+   * `newUuid()`), sets a fixed uuid that changed, and deletes job and config checks no longer wanted (with their
+   * pings). Checks created by pings are left alone. A generated uuid is kept across calls, so a ping URL stays valid
+   * across restarts and reloads. Throws 'conflict' when a fixed uuid belongs to another check. Returns every check.
+   */
+  syncChecks(wanted: readonly CheckSpec[], now: string, newUuid: () => string): Promise<CheckRecord[]>;
+  listChecks(): Promise<CheckRecord[]>;
+  getCheck(name: string): Promise<CheckRecord | null>;
+  findCheckByUuid(uuid: string): Promise<CheckRecord | null>;
+  /** A check made by a `?create=1` ping; returns the existing one when `name` is taken. */
+  createCheck(input: { name: string; uuid: string; every_ms: number; grace_ms: number; at: string }): Promise<CheckRecord>;
+  /**
+   * Records a ping and moves the check in one transaction (start → open start; success/exit 0 → up; fail/exit ≠ 0 →
+   * down; log → nothing but the ping; any but log un-pauses). An end ping is paired with the open start by `rid`
+   * (without a rid, with the last start) for its `duration_ms`. Trims the check's pings to `keep`. Throws 'not_found'
+   * for an unknown check. Returns the check before and after, so the caller sees the transition.
+   */
+  recordPing(ping: NewPing): Promise<{ before: CheckRecord; after: CheckRecord; ping: Ping }>;
+  /** Newest first. */
+  listPings(check: string, limit: number): Promise<Ping[]>;
+  /** Marks an `up` or `new` check down (it went past due); null when it was not in one of those states. */
+  markCheckDown(name: string, since: string): Promise<CheckRecord | null>;
+  /**
+   * Pauses or resumes a check. A resumed check is `up` if it ever succeeded, else `new`, and counts its next due
+   * time from `at` (`resumed_at`). Throws 'not_found' for an unknown check.
+   */
+  setCheckPaused(name: string, paused: boolean, at: string): Promise<CheckRecord>;
+
+  // ---- incidents and the outbox ----
+  /**
+   * Opens an incident for (kind, subject) and queues its notifications, in one transaction. When one is already open
+   * nothing is written ('already_open'). When the latest one for (kind, subject) is resolved but its recovery has not
+   * been sent yet (flap damping holds recoveries back), that one is reopened instead: its pending recoveries are
+   * cancelled, `detail.flaps` counts up, and nothing new is queued ('reopened').
+   */
+  openIncident(input: NewIncident): Promise<{ incident: Incident; outcome: 'opened' | 'already_open' | 'reopened' }>;
+  /** Replaces the summary and detail of an open incident (e.g. a longer stderr tail); false when it is not open. */
+  updateIncident(id: string, summary: string, detail: IncidentDetail): Promise<boolean>;
+  /**
+   * Resolves the open incident for (kind, subject), queuing its recovery notifications due at `notify_at`; null when
+   * none is open.
+   */
+  resolveIncident(input: { kind: IncidentKind; subject: string; at: string; notify: readonly NewNotification[]; notify_at: string }): Promise<Incident | null>;
+  /** Queues a renotification of an open incident and moves its `last_notified_at`; false when it is not open. */
+  renotifyIncident(id: string, at: string, notify: readonly NewNotification[]): Promise<boolean>;
+  getIncident(id: string): Promise<Incident | null>;
+  /** Newest first. */
+  listIncidents(query: { open?: boolean; subject?: string; limit?: number }): Promise<Incident[]>;
+  /** Pending entries due at or before `now`, in due order. */
+  listDueNotifications(now: string, limit: number): Promise<OutboxEntry[]>;
+  /** When the next pending entry is due; null when none is pending. */
+  nextNotificationDue(): Promise<string | null>;
+  markNotificationSent(id: string, at: string): Promise<boolean>;
+  /** A failed attempt: the entry is retried at `retry_at`, or given up (`failed`) when `retry_at` is null. */
+  markNotificationFailed(id: string, error: string, retry_at: string | null): Promise<void>;
+  /** Per channel: what is waiting and how the deliveries are going, for /healthz, status and channel_failing. */
+  outboxSummary(): Promise<ChannelBacklog[]>;
+  /** Deletes resolved incidents (and their notifications) resolved before `olderThan`. */
+  pruneIncidents(olderThan: string): Promise<PruneResult>;
 }

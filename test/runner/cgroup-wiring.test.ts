@@ -51,6 +51,7 @@ function runOf(id: string, job: string): Run {
     node: 'test',
     chain_id: id,
     error: null,
+    heartbeat_at: null,
   };
 }
 

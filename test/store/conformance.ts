@@ -6,6 +6,8 @@
  * store each time; the suite calls `migrate()` itself, and `cleanup` runs after every test, failed ones included.
  */
 import { describe } from 'vitest';
+import { describeChecks } from './conformance/checks.ts';
+import { describeIncidents } from './conformance/incidents.ts';
 import { describeJobState } from './conformance/job-state.ts';
 import { describeLocks } from './conformance/locks.ts';
 import { describePruning } from './conformance/prune.ts';
@@ -25,5 +27,7 @@ export function describeStoreConformance(name: string, open: () => Promise<Opene
     describeLocks(ctx);
     describeJobState(ctx);
     describePruning(ctx);
+    describeChecks(ctx);
+    describeIncidents(ctx);
   });
 }

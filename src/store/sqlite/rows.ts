@@ -24,6 +24,7 @@ export interface RunRow {
   node: string;
   chain_id: string;
   error: string | null;
+  heartbeat_at: number | null;
 }
 
 export interface LockRow {
@@ -54,7 +55,7 @@ export function toIso(ms: number): string {
   return new Date(ms).toISOString();
 }
 
-function toIsoOrNull(ms: number | null): string | null {
+export function toIsoOrNull(ms: number | null): string | null {
   return ms === null ? null : toIso(ms);
 }
 
@@ -80,6 +81,7 @@ export function runFromRow(row: RunRow): Run {
     node: row.node,
     chain_id: row.chain_id,
     error: row.error,
+    heartbeat_at: toIsoOrNull(row.heartbeat_at),
   };
 }
 

@@ -14,11 +14,11 @@ import type { StatementCache } from './connection.ts';
 import { toMs, type RunRow } from './rows.ts';
 
 const RUN_COLUMNS = `id, job, attempt, status, reason, "trigger", exit_code, signal, scheduled_at, started_at,
-  ended_at, duration_ms, pid, degraded, orphans_killed, node, chain_id, error`;
+  ended_at, duration_ms, pid, degraded, orphans_killed, node, chain_id, error, heartbeat_at`;
 
 const INSERT_RUN = `INSERT INTO runs (${RUN_COLUMNS}) VALUES (@id, @job, @attempt, @status, @reason, @trigger,
   @exit_code, @signal, @scheduled_at, @started_at, @ended_at, @duration_ms, @pid, @degraded, @orphans_killed, @node,
-  @chain_id, @error)`;
+  @chain_id, @error, @heartbeat_at)`;
 const SELECT_RUN = `SELECT ${RUN_COLUMNS} FROM runs WHERE id = ?`;
 const MARK_RUNNING = `UPDATE runs SET status = 'running', started_at = ? WHERE id = ? AND status = 'queued'`;
 const FINISH_RUNNING = `UPDATE runs SET status = ?, reason = ?, exit_code = ?, signal = ?, ended_at = ?,
@@ -26,6 +26,7 @@ const FINISH_RUNNING = `UPDATE runs SET status = ?, reason = ?, exit_code = ?, s
 const CANCEL_QUEUED = `UPDATE runs SET status = ?, reason = ?, exit_code = ?, signal = ?, ended_at = ?,
   orphans_killed = ?, error = ? WHERE id = ? AND status = 'queued'`;
 const SET_PID = `UPDATE runs SET pid = ? WHERE id = ? AND status = 'running'`;
+const SET_HEARTBEAT = `UPDATE runs SET heartbeat_at = ? WHERE id = ? AND status = 'running'`;
 const COUNT_FAILURES = `SELECT COUNT(*) AS n FROM runs WHERE job = ? AND ended_at >= ?
   AND (status IN ('failed', 'timed_out') OR (status = 'killed' AND (reason IS NULL OR reason <> 'shutdown')))`;
 const COUNT_LOST_IN_CHAIN = `SELECT COUNT(*) AS n FROM runs WHERE chain_id = ?
@@ -65,6 +66,7 @@ export function newRunRow(run: NewRun, state: RunState): RunRow {
     node: run.node,
     chain_id: run.chain_id,
     error: final?.error ?? null,
+    heartbeat_at: null,
   };
 }
 
@@ -171,4 +173,8 @@ function checkEnd(end: RunEnd): RunEnd {
     throw new StoreError('invalid_argument', `a run cannot end as ${JSON.stringify(end.status)}`);
   }
   return end;
+}
+
+export function setHeartbeatRow(sql: StatementCache, runId: string, at: string): boolean {
+  return sql.get<[number, string]>(SET_HEARTBEAT).run(toMs(at, 'at'), runId).changes === 1;
 }

@@ -10,6 +10,17 @@
 import type { Database as Db } from 'better-sqlite3';
 import { StoreError } from '../errors.ts';
 import type {
+  ChannelBacklog,
+  CheckRecord,
+  CheckSpec,
+  Incident,
+  IncidentDetail,
+  IncidentKind,
+  NewIncident,
+  NewNotification,
+  NewPing,
+  OutboxEntry,
+  Ping,
   JobState,
   LockRecord,
   LockRequest,
@@ -46,8 +57,34 @@ import {
   newRunRow,
   pruneRunRows,
   requireRunRow,
+  setHeartbeatRow,
   setRunPidRow,
 } from './runs.ts';
+import {
+  createCheckRow,
+  findCheckByUuidRow,
+  getCheckRecord,
+  listCheckRows,
+  listPingRows,
+  markCheckDownRow,
+  recordPingRows,
+  setCheckPausedRow,
+  syncCheckRows,
+} from './checks.ts';
+import {
+  backlogRows,
+  getIncidentRow,
+  listDueRows,
+  listIncidentRows,
+  markFailedRow,
+  markSentRow,
+  nextDueRow,
+  openIncidentRows,
+  pruneIncidentRows,
+  renotifyIncidentRows,
+  resolveIncidentRows,
+  updateIncidentRow,
+} from './incidents.ts';
 
 /**
  * Opens (creating if missing, unless read-only) the state database at `path`. Call `migrate()` before anything else.
@@ -222,6 +259,109 @@ class SqliteStore implements Store {
 
   async pruneRuns(opts: { keepPerJob: number; olderThan: string }): Promise<PruneResult> {
     return this.#do(() => ({ deleted: pruneRunRows(this.#sql, opts.keepPerJob, opts.olderThan) }));
+  }
+
+  async recordHeartbeat(runId: string, at: string): Promise<boolean> {
+    return this.#do(() => setHeartbeatRow(this.#sql, runId, at));
+  }
+
+  // Checks and pings (checks.ts)
+
+  async syncChecks(wanted: readonly CheckSpec[], now: string, newUuid: () => string): Promise<CheckRecord[]> {
+    return this.#do(() =>
+      this.#immediate(() => {
+        syncCheckRows(this.#sql, wanted, now, newUuid);
+        return listCheckRows(this.#sql);
+      }),
+    );
+  }
+
+  async listChecks(): Promise<CheckRecord[]> {
+    return this.#do(() => listCheckRows(this.#sql));
+  }
+
+  async getCheck(name: string): Promise<CheckRecord | null> {
+    return this.#do(() => getCheckRecord(this.#sql, name));
+  }
+
+  async findCheckByUuid(uuid: string): Promise<CheckRecord | null> {
+    return this.#do(() => findCheckByUuidRow(this.#sql, uuid));
+  }
+
+  async createCheck(input: { name: string; uuid: string; every_ms: number; grace_ms: number; at: string }): Promise<CheckRecord> {
+    return this.#do(() => this.#immediate(() => createCheckRow(this.#sql, input)));
+  }
+
+  async recordPing(ping: NewPing): Promise<{ before: CheckRecord; after: CheckRecord; ping: Ping }> {
+    return this.#do(() => this.#immediate(() => recordPingRows(this.#sql, ping)));
+  }
+
+  async listPings(check: string, limit: number): Promise<Ping[]> {
+    return this.#do(() => listPingRows(this.#sql, check, limit));
+  }
+
+  async markCheckDown(name: string, since: string): Promise<CheckRecord | null> {
+    return this.#do(() => markCheckDownRow(this.#sql, name, since));
+  }
+
+  async setCheckPaused(name: string, paused: boolean, at: string): Promise<CheckRecord> {
+    return this.#do(() => this.#immediate(() => setCheckPausedRow(this.#sql, name, paused, at)));
+  }
+
+  // Incidents and the outbox (incidents.ts)
+
+  async openIncident(input: NewIncident): Promise<{ incident: Incident; outcome: 'opened' | 'already_open' | 'reopened' }> {
+    return this.#do(() => this.#immediate(() => openIncidentRows(this.#sql, input)));
+  }
+
+  async updateIncident(id: string, summary: string, detail: IncidentDetail): Promise<boolean> {
+    return this.#do(() => updateIncidentRow(this.#sql, id, summary, detail));
+  }
+
+  async resolveIncident(input: {
+    kind: IncidentKind;
+    subject: string;
+    at: string;
+    notify: readonly NewNotification[];
+    notify_at: string;
+  }): Promise<Incident | null> {
+    return this.#do(() => this.#immediate(() => resolveIncidentRows(this.#sql, input)));
+  }
+
+  async renotifyIncident(id: string, at: string, notify: readonly NewNotification[]): Promise<boolean> {
+    return this.#do(() => this.#immediate(() => renotifyIncidentRows(this.#sql, id, at, notify)));
+  }
+
+  async getIncident(id: string): Promise<Incident | null> {
+    return this.#do(() => getIncidentRow(this.#sql, id));
+  }
+
+  async listIncidents(query: { open?: boolean; subject?: string; limit?: number }): Promise<Incident[]> {
+    return this.#do(() => listIncidentRows(this.#sql, query));
+  }
+
+  async listDueNotifications(now: string, limit: number): Promise<OutboxEntry[]> {
+    return this.#do(() => listDueRows(this.#sql, now, limit));
+  }
+
+  async nextNotificationDue(): Promise<string | null> {
+    return this.#do(() => nextDueRow(this.#sql));
+  }
+
+  async markNotificationSent(id: string, at: string): Promise<boolean> {
+    return this.#do(() => markSentRow(this.#sql, id, at));
+  }
+
+  async markNotificationFailed(id: string, error: string, retry_at: string | null): Promise<void> {
+    this.#do(() => markFailedRow(this.#sql, id, error, retry_at));
+  }
+
+  async outboxSummary(): Promise<ChannelBacklog[]> {
+    return this.#do(() => backlogRows(this.#sql));
+  }
+
+  async pruneIncidents(olderThan: string): Promise<PruneResult> {
+    return this.#do(() => ({ deleted: pruneIncidentRows(this.#sql, olderThan) }));
   }
 
   /** Runs one operation, turning whatever SQLite throws into a StoreError that names the file. */

@@ -29,6 +29,7 @@ export function describeRunStarts(ctx: StoreContext): void {
         node: 'node-a',
         chain_id: run.id,
         error: null,
+        heartbeat_at: null,
       });
       expect(await ctx.store.getRun(run.id)).toEqual(result.run);
       expect(await ctx.store.getLock('scan')).toEqual({

@@ -6,6 +6,7 @@
  * instead. Versions are consecutive from 1; `migrate.ts` refuses a list with gaps.
  */
 import { migration0001 } from './0001_initial.ts';
+import { migration0002 } from './0002_watching.ts';
 
 export interface Migration {
   version: number;
@@ -15,4 +16,4 @@ export interface Migration {
   sql: string;
 }
 
-export const MIGRATIONS: readonly Migration[] = [migration0001];
+export const MIGRATIONS: readonly Migration[] = [migration0001, migration0002];
