@@ -31,7 +31,8 @@ export const DEFAULTS = {
   shutdown_grace: '30s',
   history: { keep_runs: 1000, max_age: '30d' },
   doctor: { ignore: [] as readonly string[] },
-  alerts: { renotify: null },
+  // flap_window: a check that recovers and fails again within 2 minutes is one incident, not four messages.
+  alerts: { renotify: null, flap_window: '2m', late_start: '1m' },
   job: {
     env_file: null,
     user: null,
@@ -62,7 +63,7 @@ export const DEFAULTS = {
   queue: { concurrency: 1, rate: null, retries: 3, lease: '5m' },
   check: { schedule: null, timezone: null, every: null, grace: '1h', uuid: null },
   channels: {
-    webhook: { headers: {} as Readonly<Record<string, string>> },
+    webhook: { headers: {} as Readonly<Record<string, string>>, secret: null },
     telegram: { api_url: 'https://api.telegram.org' },
     ntfy: { token: null },
     pagerduty: { url: 'https://events.pagerduty.com/v2/enqueue' },
@@ -88,3 +89,21 @@ export const COMPUTED_DEFAULTS = {
  * to 5 min, so an instant crasher has failed five times within about 20 s). Not a config key yet.
  */
 export const SERVICE_RESTART_BACKOFF = { initial: '1s', max: '5m' } as const;
+
+/**
+ * How the outbox delivers a notification: each attempt may take `send_timeout`; a failed one is retried after
+ * `backoff` doubling to `max_backoff`, for `max_attempts` in all (10 s doubling to 1 h over 30 attempts is a little
+ * over a day), then given up and logged. A channel whose pending message has failed `failing_after` times in a row
+ * is itself an incident (`channel_failing`), told on the other channels. Not config keys yet.
+ */
+export const OUTBOX = { send_timeout: '30s', backoff: '10s', max_backoff: '1h', max_attempts: 30, failing_after: 3 } as const;
+
+/** Pings kept per check, newest first; Healthchecks.io keeps 100 on its free plan. */
+export const PINGS_KEPT_PER_CHECK = 100;
+
+/** A check made by a `?create=1` ping gets Healthchecks.io's defaults: a period of a day and an hour of grace. */
+export const CREATED_CHECK = { every: '1d', grace: '1h' } as const;
+
+/** While healthy, the daemon GETs `self_ping` this often (Healthchecks.io's own default period is a day; a minute
+ * lets an outside check with a few minutes' grace notice a dead daemon quickly). */
+export const SELF_PING_EVERY = '1m';

@@ -9,7 +9,12 @@ const CHANNEL = DEFAULTS.channels;
 export function resolveChannel(channel: ChannelInput, hostname: string): ChannelConfig {
   switch (channel.type) {
     case 'webhook':
-      return { type: 'webhook', url: channel.url, headers: { ...(channel.headers ?? CHANNEL.webhook.headers) } };
+      return {
+        type: 'webhook',
+        url: channel.url,
+        headers: { ...(channel.headers ?? CHANNEL.webhook.headers) },
+        secret: emptyToNull(channel.secret) ?? CHANNEL.webhook.secret,
+      };
     case 'slack':
     case 'discord':
       return { type: channel.type, url: channel.url };

@@ -66,6 +66,8 @@ export function resolveConfig(config: ConfigInput, context: ResolveContext): Res
       // A declared channel that hears nothing is almost always a mistake, so by default every channel is alerted.
       channels: [...(config.alerts?.channels ?? Object.keys(channels))],
       renotifyMs: config.alerts?.renotify ?? defaultMs(DEFAULTS.alerts.renotify),
+      flapWindowMs: config.alerts?.flap_window ?? parseDuration(DEFAULTS.alerts.flap_window),
+      lateStartMs: config.alerts?.late_start ?? parseDuration(DEFAULTS.alerts.late_start),
     },
     queues: mapValues(config.queues, resolveQueue),
     jobs: mapValues(config.jobs, (job, name) => resolveJob(name, job, configDir)),

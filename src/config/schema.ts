@@ -193,6 +193,15 @@ export const configSchema = section({
         description: 'Repeat the notification of a still-open incident this often.',
         default: DEFAULTS.alerts.renotify,
       }),
+      flap_window: optional(duration({ min: 0 }), {
+        description:
+          'A recovery is told only after the condition stayed clear this long; if it comes back sooner, the same incident stays open and nobody is told twice.',
+        default: DEFAULTS.alerts.flap_window,
+      }),
+      late_start: optional(duration({ min: 1000, why: 'starts are scheduled to the second' }), {
+        description: 'A scheduled run that starts later than this after its fire opens a late_start incident.',
+        default: DEFAULTS.alerts.late_start,
+      }),
     }),
     { description: 'Who hears about incidents.', example: 'alerts: { channels: [ops], renotify: 6h }' },
   ),

@@ -101,7 +101,8 @@ export interface JobConfig {
 }
 
 export type ChannelConfig =
-  | { type: 'webhook'; url: string; headers: Record<string, string> }
+  /** `secret` set: the body is signed (X-Nightshift-Signature: sha256=<hex HMAC-SHA256 of the body>). */
+  | { type: 'webhook'; url: string; headers: Record<string, string>; secret: string | null }
   | { type: 'slack'; url: string }
   | { type: 'discord'; url: string }
   | { type: 'telegram'; botToken: string; chatId: string; apiUrl: string }
@@ -167,7 +168,14 @@ export interface ResolvedConfig {
   shutdownGraceMs: number;
   doctor: { ignore: string[] };
   channels: Record<string, ChannelConfig>;
-  alerts: { channels: string[]; renotifyMs: number | null };
+  alerts: {
+    channels: string[];
+    renotifyMs: number | null;
+    /** A recovery is held back this long; a relapse within it keeps the same incident open, untold. */
+    flapWindowMs: number;
+    /** A scheduled run starting later than this after its fire is a late_start incident. */
+    lateStartMs: number;
+  };
   queues: Record<string, QueueConfig>;
   /** In the order the file declares them. */
   jobs: Record<string, JobConfig>;

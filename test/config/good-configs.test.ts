@@ -22,8 +22,8 @@ describe('the DESIGN.md example config', () => {
     expect(config.limits).toEqual({ maxConcurrentRuns: 2, minAvailableMemoryBytes: 200 * 1024 ** 2 });
     expect(config.logs).toEqual({ maxTotalBytes: 1024 ** 3, minFreeDisk: { kind: 'percent', percent: 10 } });
     expect(config.doctor).toEqual({ ignore: ['swap.none'] });
-    expect(config.channels).toEqual({ ops: { type: 'webhook', url: 'http://127.0.0.1:9999/hook', headers: {} } });
-    expect(config.alerts).toEqual({ channels: ['ops'], renotifyMs: 6 * 3_600_000 });
+    expect(config.channels).toEqual({ ops: { type: 'webhook', url: 'http://127.0.0.1:9999/hook', headers: {}, secret: null } });
+    expect(config.alerts).toEqual({ channels: ['ops'], renotifyMs: 6 * 3_600_000, flapWindowMs: 120_000, lateStartMs: 60_000 });
     expect(config.queues).toEqual({ articles: { name: 'articles', concurrency: 1, rate: { count: 10, perMs: 3_600_000 }, retries: 3, leaseMs: 300_000 } });
     expect(config.checks).toEqual({
       backup: { name: 'backup', schedule: '0 3 * * *', timezone: null, everyMs: null, graceMs: 3_600_000, uuid: '5bf66975-d4c7-4bf5-bcc8-b8d8a82ea278' },
@@ -108,7 +108,7 @@ describe('defaults', () => {
       shutdownGraceMs: 30_000,
       doctor: { ignore: [] },
       channels: {},
-      alerts: { channels: [], renotifyMs: null },
+      alerts: { channels: [], renotifyMs: null, flapWindowMs: 120_000, lateStartMs: 60_000 },
       queues: {},
       jobs: {
         hello: {
@@ -210,7 +210,7 @@ describe('shorthands and paths', () => {
         run: { type: exec, command: [/usr/local/bin/notify, --json] }
     `);
     expect(config.channels).toEqual({
-      hook: { type: 'webhook', url: 'https://example.com/h', headers: { 'X-Key': 'abc' } },
+      hook: { type: 'webhook', url: 'https://example.com/h', headers: { 'X-Key': 'abc' }, secret: null },
       slack: { type: 'slack', url: 'https://hooks.slack.com/services/x' },
       discord: { type: 'discord', url: 'https://discord.com/api/webhooks/x' },
       tg: { type: 'telegram', botToken: '123:abc', chatId: '-1001234', apiUrl: 'https://api.telegram.org' },

@@ -59,7 +59,7 @@ describe('interpolation in a config file', () => {
     expect(scan?.env).toEqual({ DIR: '/home/ops' });
     expect(scan?.timeoutMs).toBe(600_000);
     expect(config.jobs['shell']?.command).toEqual({ kind: 'shell', script: 'echo ${HOME} $HOME' });
-    expect(config.channels['hook']).toEqual({ type: 'webhook', url: 'http://127.0.0.1:9000/hook', headers: { '${KEY}': '/home/ops' } });
+    expect(config.channels['hook']).toEqual({ type: 'webhook', url: 'http://127.0.0.1:9000/hook', headers: { '${KEY}': '/home/ops' }, secret: null });
   });
 
   it('keeps a value from the environment as text: no YAML typing of what a variable holds', () => {

@@ -45,6 +45,11 @@ export const CHANNEL_SCHEMAS = [
       example: 'url: https://example.com/hook',
     }),
     headers: optional(textMap(), { description: 'Extra HTTP headers.', default: CHANNEL.webhook.headers }),
+    secret: optional(text(), {
+      description: 'Signs each body with HMAC-SHA256 in X-Nightshift-Signature (see docs/alerts-channels.md).',
+      default: CHANNEL.webhook.secret,
+      example: 'secret: ${WEBHOOK_SECRET}',
+    }),
   }),
   channel('slack', {
     url: required(httpUrl(), { description: 'Slack incoming-webhook URL.', example: 'url: ${SLACK_WEBHOOK_URL}' }),
