@@ -7,6 +7,7 @@ set -euo pipefail
 declare -A needs=(
   [setsid]=util-linux     # fixtures start grandchildren in their own session, as Chrome renderers do
   [sqlite3]=sqlite3       # tests and docs inspect the state file with the stock CLI
+  [promtool]=prometheus   # test/http/metrics.test.ts lints /metrics output with `promtool check metrics`
 )
 
 missing=()
@@ -24,5 +25,12 @@ if [ "$(id -u)" -ne 0 ]; then
   exit 1
 fi
 echo "installing: ${missing[*]}"
+# Debian's prometheus package (our promtool) would also start a Prometheus server on :9090. Tests need only the
+# binary, so while installing, policy-rc.d tells maintainer scripts not to start services (unless one is in place).
+guard=""
+if [ ! -e /usr/sbin/policy-rc.d ]; then
+  printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d && guard=1
+fi
+trap 'if [ -n "$guard" ]; then rm -f /usr/sbin/policy-rc.d; fi' EXIT
 apt-get update -qq
 DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"

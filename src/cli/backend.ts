@@ -119,7 +119,8 @@ class StoreBackend implements Backend {
 
   async status(): Promise<StatusJson> {
     const { buildStatus } = await import('../status/build-status.ts');
-    return buildStatus({ config: this.config, store: this.store, daemon: null });
+    const { configuredBaseUrl } = await import('../status/check-json.ts');
+    return buildStatus({ config: this.config, store: this.store, daemon: null, baseUrl: configuredBaseUrl(this.config) });
   }
 
   history(job: string, limit: number): Promise<Run[]> {

@@ -23,6 +23,10 @@ import { HostProcesses } from '../scheduler/host-processes.ts';
 import { LogManager } from '../runner/output/log-manager.ts';
 import { detectRunCgroups, type RunCgroups } from '../runner/cgroup.ts';
 import { ServiceSupervisor } from '../supervisor/services.ts';
+import { RunTails } from '../runner/output/run-tails.ts';
+import { Watching } from './watching.ts';
+import type { PingIntake } from '../http/ping-intake.ts';
+import type { CheckSnapshot } from '../watch/check-watcher.ts';
 
 export type DaemonState = 'starting' | 'running' | 'stopping' | 'stopped';
 
@@ -55,6 +59,9 @@ export class Daemon implements ControlPlane {
   private readonly dispatcher: Dispatcher;
   private readonly scheduler: Scheduler;
   private readonly services: ServiceSupervisor;
+  private readonly tails = new RunTails();
+  readonly watching: Watching;
+  readonly runTokens = new RunTokens(randomUUID());
   private token = '';
   private server: RunningServer | null = null;
   private releaseInstance: (() => Promise<void>) | null = null;
@@ -83,13 +90,12 @@ export class Daemon implements ControlPlane {
       maxTotalBytes: options.config.logs.maxTotalBytes,
       minFreeDisk: options.config.logs.minFreeDisk,
     });
-    const tokens = new RunTokens(randomUUID());
     this.dispatcher = new Dispatcher({
       store,
       launcher: new ProcessLauncher({
-        sinkFor: (job, runId) => this.logs.sinkFor(job.name, runId, job.logs),
+        sinkFor: (job, runId) => this.tails.wrap(runId, this.logs.sinkFor(job.name, runId, job.logs)),
         daemonUrl: () => this.url(),
-        tokens,
+        tokens: this.runTokens,
         cgroups,
       }),
       probe: this.host,
@@ -109,6 +115,15 @@ export class Daemon implements ControlPlane {
       startedAtMs: this.startedAt,
     });
     this.services = new ServiceSupervisor({ store, dispatcher: this.dispatcher, logger: this.logger, jobs: () => this.current.jobs });
+    this.watching = new Watching({
+      store,
+      logger: this.logger,
+      config: () => this.current,
+      events: this.dispatcher.events,
+      tails: this.tails,
+      cancelRun: (runId, reason) => this.dispatcher.cancel(runId, reason),
+      baseUrl: () => this.url(),
+    });
   }
 
   /** Opens the state, recovers what a previous daemon left running, listens, and starts scheduling. */
@@ -151,6 +166,8 @@ export class Daemon implements ControlPlane {
     await this.prune();
     this.pruneTimer = setInterval(() => void this.prune(), PRUNE_INTERVAL_MS);
     this.pruneTimer.unref();
+    // Watchers first: the first run the scheduler starts is already watched.
+    await this.watching.start();
     await this.scheduler.start();
     await this.services.start();
     this.state = 'running';
@@ -175,6 +192,7 @@ export class Daemon implements ControlPlane {
     if (needsRestart.length) this.logger.warn({ keys: needsRestart }, 'these settings change only on a daemon restart');
     this.current = { ...next, stateDir: this.current.stateDir, store: this.current.store, http: this.current.http, node: this.current.node };
     await this.scheduler.reload();
+    await this.watching.reload();
     await this.services.ensureAllRunning();
     this.logger.info({ jobs: Object.keys(next.jobs).length }, 'config reloaded');
     return true;
@@ -188,6 +206,7 @@ export class Daemon implements ControlPlane {
       this.services.stop();
       await this.scheduler.stop();
       await this.dispatcher.drain(this.current.shutdownGraceMs);
+      this.watching.stop();
       await this.server?.close();
       await this.logs.close();
       await this.releaseInstance?.();
@@ -231,6 +250,7 @@ export class Daemon implements ControlPlane {
 
   async setPaused(job: string, paused: boolean): Promise<void> {
     await this.store.setPaused(job, paused);
+    await this.watching.checks.setPaused(job, paused);
     this.logger.info({ job }, paused ? 'job paused' : 'job resumed');
     if (!paused) {
       this.scheduler.wake();
@@ -263,8 +283,32 @@ export class Daemon implements ControlPlane {
     });
   }
 
-  healthReasons(): HealthReason[] {
-    const reasons: HealthReason[] = [];
+  get pings(): PingIntake {
+    return this.watching.checks;
+  }
+
+  heartbeat(runId: string): Promise<boolean> {
+    return this.watching.stalls.heartbeat(runId);
+  }
+
+  checks(): Promise<CheckSnapshot[]> {
+    return this.watching.snapshot();
+  }
+
+  metrics(): Promise<{ contentType: string; body: string }> {
+    return this.watching.metrics.render();
+  }
+
+  reportError(context: string, error: unknown): void {
+    this.logger.error({ err: error }, context);
+  }
+
+  runIdForToken(token: string): string | null {
+    return this.runTokens.verify(token);
+  }
+
+  async healthReasons(): Promise<HealthReason[]> {
+    const reasons: HealthReason[] = this.state === 'running' ? await this.watching.healthReasons() : [];
     const lastTick = this.scheduler.lastTickAt;
     if (this.state === 'running' && Date.now() - lastTick > 2 * MAX_WAIT_MS + 5_000) {
       reasons.push({ subject: 'daemon', kind: 'daemon', summary: `the scheduler loop has not run since ${iso(lastTick)}` });
@@ -283,6 +327,8 @@ export class Daemon implements ControlPlane {
     try {
       const { deleted } = await this.store.pruneRuns({ keepPerJob: keepRunsPerJob, olderThan: iso(Date.now() - maxAgeMs) });
       if (deleted) this.logger.info({ deleted }, 'pruned old runs from the history');
+      const incidents = await this.store.pruneIncidents(iso(Date.now() - maxAgeMs));
+      if (incidents.deleted) this.logger.info({ deleted: incidents.deleted }, 'pruned old resolved incidents');
     } catch (error) {
       this.logger.error({ err: error }, 'pruning the run history failed');
     }

@@ -1,5 +1,8 @@
 import { timingSafeEqual } from 'node:crypto';
 import { Hono, type Context, type MiddlewareHandler } from 'hono';
+import { intParam } from './params.ts';
+import { pingRoutes } from './ping-routes.ts';
+import { watchRoutes } from './watch-routes.ts';
 import { RUN_STATUSES, FINISHED_STATUSES, type Run, type RunStatus } from '../store/types.ts';
 import { buildStatus } from '../status/build-status.ts';
 import { ApiError, unknownJob } from './errors.ts';
@@ -17,17 +20,33 @@ export function createApp(plane: ControlPlane): Hono {
 
   app.onError((error, c) => {
     if (error instanceof ApiError) return c.json(error.body(), error.status);
+    plane.reportError(`${c.req.method} ${c.req.path} failed`, error);
     return c.json({ error: { code: 'internal', message: error instanceof Error ? error.message : String(error) } }, 500);
   });
   app.notFound((c) => c.json({ error: { code: 'not_found', message: `no route ${c.req.method} ${c.req.path}` } }, 404));
 
-  app.get('/healthz', (c) => {
-    const reasons = plane.healthReasons();
+  app.get('/healthz', async (c) => {
+    const reasons = await plane.healthReasons();
     return c.json({ ok: reasons.length === 0, reasons }, reasons.length === 0 ? 200 : 503);
   });
 
+  app.get('/metrics', async (c) => {
+    const { contentType, body } = await plane.metrics();
+    return c.body(body, 200, { 'Content-Type': contentType });
+  });
+
+  app.route(
+    '/ping',
+    pingRoutes(plane.pings, {
+      bodyLimitBytes: plane.config().http.pingBodyLimitBytes,
+      pingKey: () => plane.config().http.pingKey,
+      onIntakeError: (error) => plane.reportError('a ping could not be recorded (answered 503, clients retry)', error),
+    }),
+  );
+
   const api = new Hono();
   api.use('*', requireTokenForWrites(plane));
+  api.route('/', watchRoutes(plane, (c) => new URL(c.req.url).origin));
 
   api.get('/status', async (c) => c.json(await statusOf(plane)));
   api.get('/jobs', async (c) => c.json((await statusOf(plane)).jobs));
@@ -89,6 +108,8 @@ export function createApp(plane: ControlPlane): Hono {
 function requireTokenForWrites(plane: ControlPlane): MiddlewareHandler {
   return async (c, next) => {
     if (c.req.method === 'GET' || c.req.method === 'HEAD') return next();
+    // A heartbeat carries the run's own token, which its route checks (watch-routes.ts).
+    if (c.req.path.endsWith('/heartbeat')) return next();
     const header = c.req.header('authorization') ?? '';
     const given = Buffer.from(header.startsWith('Bearer ') ? header.slice(7).trim() : '');
     const expected = Buffer.from(plane.apiToken());
@@ -104,7 +125,7 @@ function requireTokenForWrites(plane: ControlPlane): MiddlewareHandler {
 }
 
 async function statusOf(plane: ControlPlane) {
-  return buildStatus({ config: plane.config(), store: plane.store, daemon: plane.daemonInfo() });
+  return buildStatus({ config: plane.config(), store: plane.store, daemon: plane.daemonInfo(), baseUrl: plane.url() });
 }
 
 function knownJob(plane: ControlPlane, name: string): string {
@@ -121,14 +142,4 @@ async function findRun(plane: ControlPlane, id: string): Promise<Run> {
 
 function isFinal(run: Run): boolean {
   return FINISHED_STATUSES.includes(run.status);
-}
-
-function intParam(c: Context, name: string, fallback: number, min: number, max: number): number {
-  const raw = c.req.query(name);
-  if (raw === undefined || raw === '') return fallback;
-  const value = Number(raw);
-  if (!Number.isInteger(value) || value < min || value > max) {
-    throw new ApiError(400, 'bad_request', `query parameter ${name} must be a whole number from ${min} to ${max}; got '${raw}'`);
-  }
-  return value;
 }

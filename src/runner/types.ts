@@ -14,6 +14,8 @@ export interface OutputSink {
    * when the process never started (start_failed, or cancelled before the start), so a sink can release what it holds.
    */
   end(): void;
+  /** Writes a line of nightshift's own into the run's log (e.g. a missed heartbeat); ignored after end(). */
+  note?(text: string): void;
 }
 
 export interface RunSpec {

@@ -24,7 +24,8 @@ export interface StartRequest {
 
 export interface DispatcherEvents {
   'run:started': [run: Run];
-  'run:ended': [run: Run];
+  /** `retry` is the next attempt queued in the same transaction, or null when this run ends its chain. */
+  'run:ended': [run: Run, retry: Run | null];
   'run:skipped': [run: Run];
   'run:queued': [run: Run];
 }
@@ -273,7 +274,8 @@ export class Dispatcher {
         { job: job.name, run: run.id, status: ended.status, reason: ended.reason, exit_code: ended.exit_code, retry: retry?.scheduled_at },
         `run ${ended.status}`,
       );
-      this.events.emit('run:ended', ended);
+      const queuedRetry = retry === null ? null : await this.deps.store.getRun(retry.id);
+      this.events.emit('run:ended', ended, queuedRetry);
     } catch (error) {
       // The run stays `running` in the store; the next daemon start recovers it as lost, so nothing is silently lost.
       this.deps.logger.error({ err: error, run: run.id }, 'could not record the end of a run');

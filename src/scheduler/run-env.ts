@@ -37,7 +37,8 @@ export async function buildRunEnv(job: JobConfig, run: Pick<Run, 'id' | 'attempt
   env.NIGHTSHIFT_JOB = job.name;
   env.NIGHTSHIFT_ATTEMPT = String(run.attempt);
   env.NIGHTSHIFT_URL = ctx.daemonUrl;
-  env.NIGHTSHIFT_HEARTBEAT_URL = `${ctx.daemonUrl}/api/v1/runs/${run.id}/heartbeat`;
+  // The token rides along so `curl -fsS "$NIGHTSHIFT_HEARTBEAT_URL"` is all a script needs (watch-routes.ts).
+  env.NIGHTSHIFT_HEARTBEAT_URL = `${ctx.daemonUrl}/api/v1/runs/${run.id}/heartbeat?token=${encodeURIComponent(ctx.runToken)}`;
   env.NIGHTSHIFT_RUN_TOKEN = ctx.runToken;
   if (run.degraded) env.NIGHTSHIFT_DEGRADED = '1';
   else delete env.NIGHTSHIFT_DEGRADED;

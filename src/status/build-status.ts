@@ -2,6 +2,8 @@ import type { JobConfig, JobKind, ResolvedConfig } from '../config/types.ts';
 import type { Run, Store } from '../store/types.ts';
 import { Timeline } from '../scheduler/timeline.ts';
 import { iso } from '../util/time.ts';
+import { configuredChecks, viewChecks } from '../watch/check-plans.ts';
+import { checkJson, type CheckJson } from './check-json.ts';
 
 /** A job's state as `status` shows it. Later features add `crash_loop`, `halted`, `breaker_open`, `late`. */
 export type JobState = 'idle' | 'running' | 'queued' | 'backoff' | 'paused';
@@ -28,7 +30,7 @@ export interface DaemonInfo {
 export interface StatusJson {
   daemon: DaemonInfo | null;
   jobs: JobStatus[];
-  checks: unknown[];
+  checks: CheckJson[];
   incidents_open: number;
   nodes: Array<{ name: string; leader: boolean; last_seen_at: string; running: number }>;
 }
@@ -38,6 +40,8 @@ export interface StatusSources {
   store: Store;
   /** Null when no daemon is running (the CLI reading the store directly). */
   daemon: DaemonInfo | null;
+  /** Where pings go (the daemon's URL); checks' ping_url is built on it. */
+  baseUrl: string;
   now?: number;
 }
 
@@ -71,8 +75,8 @@ export async function buildStatus(sources: StatusSources): Promise<StatusJson> {
   return {
     daemon,
     jobs,
-    checks: [],
-    incidents_open: 0,
+    checks: viewChecks(await sources.store.listChecks(), configuredChecks(sources.config).plans, now).map((s) => checkJson(s, sources.baseUrl)),
+    incidents_open: (await sources.store.listIncidents({ open: true, limit: 100_000 })).length,
     nodes: daemon ? [{ name: daemon.node, leader: daemon.leader, last_seen_at: iso(now), running }] : [],
   };
 }

@@ -46,7 +46,7 @@ jobs:
     expect(first).toBe(`file env show 1 ${join(dir, 'work')}`);
     const [runId, url, heartbeatUrl, token, degraded] = second!.split('|');
     expect(url).toBe(t.url);
-    expect(heartbeatUrl).toBe(`${t.url}/api/v1/runs/${runId}/heartbeat`);
+    expect(heartbeatUrl).toBe(`${t.url}/api/v1/runs/${runId}/heartbeat?token=${encodeURIComponent(token!)}`);
     expect(token!.startsWith(`${runId}.`)).toBe(true);
     expect(degraded).toBe('none');
   });

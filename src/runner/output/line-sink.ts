@@ -10,7 +10,7 @@
  * half a million. Lines read together share one timestamp.
  */
 import type { OutputSink } from '../types.ts';
-import { recordPrefix } from './record.ts';
+import { formatRecord, recordPrefix } from './record.ts';
 
 /** Where records go. Both methods must never block or throw; a writer drops what it cannot keep. */
 export interface RecordWriter {
@@ -57,6 +57,10 @@ export class LineSink implements OutputSink {
   private readonly onEnd: (() => void) | undefined;
   private readonly partial = { out: new PartialLine(), err: new PartialLine() };
   private ended = false;
+
+  note(text: string): void {
+    if (!this.ended) this.writer.write(this.runId, Buffer.from(formatRecord(this.now(), this.runId, 'n', `[nightshift] ${text}`)));
+  }
 
   constructor(runId: string, writer: RecordWriter, opts: LineSinkOptions = {}) {
     this.runId = runId;

@@ -1,0 +1,169 @@
+/**
+ * Delivers what the outbox holds. Every notification is in the store before anyone tries to send it, so a daemon
+ * killed between queueing and sending sends it after the restart; one killed after sending but before marking it
+ * sent sends it again (at-least-once: the store cannot share a transaction with Slack).
+ *
+ * One timer to the next due entry; deliveries run one at a time, each bounded by OUTBOX.send_timeout, and never on
+ * the scheduler's path: a channel that is down slows nothing but its own messages. A channel that keeps failing
+ * becomes a `channel_failing` incident, told on the other channels.
+ */
+import { parseDuration } from '../config/units.ts';
+import { OUTBOX } from '../config/defaults.ts';
+import type { ResolvedConfig } from '../config/types.ts';
+import type { ChannelBacklog, OutboxEntry, Store } from '../store/types.ts';
+import { DueTimer } from '../util/due-timer.ts';
+import type { Logger } from '../util/logger.ts';
+import { iso } from '../util/time.ts';
+import { createChannel } from './channels/index.ts';
+import type { IncidentDesk } from './incidents.ts';
+import { renderText } from './message.ts';
+import { ChannelError, type Channel, type Notification } from './types.ts';
+
+const SEND_TIMEOUT_MS = parseDuration(OUTBOX.send_timeout);
+const BACKOFF_MS = parseDuration(OUTBOX.backoff);
+const MAX_BACKOFF_MS = parseDuration(OUTBOX.max_backoff);
+const BATCH = 50;
+
+export interface OutboxDeps {
+  store: Store;
+  logger: Logger;
+  config: () => ResolvedConfig;
+  incidents: IncidentDesk;
+  now?: () => number;
+  /** Tests and benchmarks may inject channels; by default they are made from the config. */
+  channelFor?: (name: string, config: ResolvedConfig) => Channel | null;
+}
+
+export class OutboxSender {
+  readonly #deps: OutboxDeps;
+  readonly #now: () => number;
+  readonly #timer = new DueTimer(() => void this.drain());
+  readonly #stop = new AbortController();
+  #draining: Promise<void> | null = null;
+  #again = false;
+  #channels = new Map<string, { config: string; channel: Channel }>();
+  /** When the last drain finished; /healthz reads it to tell a stuck sender from an idle one. */
+  lastDrainAt = 0;
+
+  constructor(deps: OutboxDeps) {
+    this.#deps = deps;
+    this.#now = deps.now ?? Date.now;
+    deps.incidents.events.on('queued', () => void this.drain());
+  }
+
+  start(): Promise<void> {
+    return this.drain();
+  }
+
+  /** Stops the timer and abandons an in-flight send (it stays pending and goes out after the restart). */
+  stop(): void {
+    this.#timer.cancel();
+    this.#stop.abort();
+  }
+
+  /** Sends every due entry, then sleeps until the next one is due. Serialised: a call while draining goes round again. */
+  drain(): Promise<void> {
+    if (this.#stop.signal.aborted) return Promise.resolve();
+    if (this.#draining) {
+      this.#again = true;
+      return this.#draining;
+    }
+    this.#draining = (async () => {
+      try {
+        do {
+          this.#again = false;
+          const due = await this.#deps.store.listDueNotifications(iso(this.#now()), BATCH);
+          for (const entry of due) {
+            if (this.#stop.signal.aborted) return;
+            await this.#deliver(entry);
+          }
+          if (due.length === BATCH) this.#again = true;
+        } while (this.#again && !this.#stop.signal.aborted);
+        const next = await this.#deps.store.nextNotificationDue();
+        this.#timer.arm(next === null ? null : Date.parse(next));
+      } catch (error) {
+        this.#deps.logger.error({ err: error }, 'the notification outbox could not be read; trying again in a minute');
+        this.#timer.arm(this.#now() + 60_000);
+      } finally {
+        this.lastDrainAt = this.#now();
+        this.#draining = null;
+      }
+    })();
+    return this.#draining;
+  }
+
+  backlog(): Promise<ChannelBacklog[]> {
+    return this.#deps.store.outboxSummary();
+  }
+
+  async #deliver(entry: OutboxEntry): Promise<void> {
+    const { store, logger } = this.#deps;
+    const config = this.#deps.config();
+    const incident = await store.getIncident(entry.incident_id);
+    const channel = this.#channel(entry.channel, config);
+    if (incident === null || channel === null) {
+      const why = incident === null ? 'its incident no longer exists' : `channel '${entry.channel}' is no longer in the config`;
+      await store.markNotificationFailed(entry.id, why, null);
+      logger.warn({ notification: entry.id, channel: entry.channel }, `notification dropped: ${why}`);
+      return;
+    }
+    const notification: Notification = {
+      event: entry.event,
+      project: config.project,
+      incident,
+      text: renderText(entry.event, config.project, incident),
+    };
+    const signal = AbortSignal.any([this.#stop.signal, AbortSignal.timeout(SEND_TIMEOUT_MS)]);
+    try {
+      await channel.send(notification, signal);
+      await store.markNotificationSent(entry.id, iso(this.#now()));
+      logger.info({ notification: entry.id, channel: entry.channel, event: entry.event, incident: incident.id }, `notified ${entry.channel}`);
+      if (entry.attempts > 0) await this.#deps.incidents.resolve('channel_failing', entry.channel, { excludeChannels: [entry.channel] });
+    } catch (error) {
+      if (this.#stop.signal.aborted) return; // shutting down: it stays pending and goes out after the restart
+      await this.#failed(entry, error);
+    }
+  }
+
+  async #failed(entry: OutboxEntry, error: unknown): Promise<void> {
+    const attempts = entry.attempts + 1;
+    const message = error instanceof Error ? error.message : String(error);
+    const retryable = !(error instanceof ChannelError) || error.retryable;
+    const giveUp = !retryable || attempts >= OUTBOX.max_attempts;
+    const backoff = Math.min(MAX_BACKOFF_MS, BACKOFF_MS * 2 ** (attempts - 1));
+    const wait = Math.max(backoff, error instanceof ChannelError ? (error.retryAfterMs ?? 0) : 0);
+    await this.#deps.store.markNotificationFailed(entry.id, message, giveUp ? null : iso(this.#now() + wait));
+    this.#deps.logger.warn(
+      { notification: entry.id, channel: entry.channel, attempts, retry_in_ms: giveUp ? null : wait },
+      giveUp ? `gave up notifying ${entry.channel}: ${message}` : `notifying ${entry.channel} failed (${message}); retrying`,
+    );
+    if (attempts >= OUTBOX.failing_after || giveUp) {
+      await this.#deps.incidents.open(
+        {
+          kind: 'channel_failing',
+          subject: entry.channel,
+          summary: `alert channel ${entry.channel} is failing: ${message}`,
+          detail: {
+            fix: `check channel ${entry.channel} in the config (URL, token, address) and that the service is reachable from this host; messages wait in the outbox and go out once it works`,
+            attempts,
+            last_error: message,
+          },
+        },
+        { excludeChannels: [entry.channel] },
+      );
+    }
+  }
+
+  /** Channels are made on first use and remade when their config changes (a reload). */
+  #channel(name: string, config: ResolvedConfig): Channel | null {
+    const channelConfig = config.channels[name];
+    if (!channelConfig) return null;
+    if (this.#deps.channelFor) return this.#deps.channelFor(name, config);
+    const key = JSON.stringify(channelConfig);
+    const cached = this.#channels.get(name);
+    if (cached?.config === key) return cached.channel;
+    const channel = createChannel(name, channelConfig);
+    this.#channels.set(name, { config: key, channel });
+    return channel;
+  }
+}

@@ -1,0 +1,145 @@
+/**
+ * Composes the watching and alerting parts (issue 4) for the daemon: incidents, the outbox, checks, run and stall
+ * watchers, the self ping and the loop-lag sampler — and answers what /healthz, status and /metrics ask of them.
+ */
+import { OUTBOX } from '../config/defaults.ts';
+import type { ResolvedConfig } from '../config/types.ts';
+import { IncidentDesk } from '../alerts/incidents.ts';
+import { OutboxSender } from '../alerts/outbox.ts';
+import type { HealthReason } from '../http/control-plane.ts';
+import type { RunTails } from '../runner/output/run-tails.ts';
+import type { Run, Store } from '../store/types.ts';
+import type { Logger } from '../util/logger.ts';
+import { LoopLag } from '../util/loop-lag.ts';
+import { humanDuration, iso } from '../util/time.ts';
+import { CheckWatcher, type CheckSnapshot } from '../watch/check-watcher.ts';
+import { RunWatch, type RunEvents } from '../watch/run-watch.ts';
+import { SelfPing } from '../watch/self-ping.ts';
+import { StallWatcher } from '../watch/stall-watcher.ts';
+import { Metrics } from '../http/metrics.ts';
+import { buildStatus } from '../status/build-status.ts';
+
+/** /healthz turns 503 when the event loop lags this much (a blocked loop delays every timer, kills included). */
+const MAX_LOOP_LAG_MS = 5_000;
+/** …or when a due notification has waited this long without the sender getting to it. */
+const OUTBOX_STUCK_MS = 5 * 60_000;
+
+export interface WatchingDeps {
+  store: Store;
+  logger: Logger;
+  config: () => ResolvedConfig;
+  events: RunEvents;
+  tails: RunTails;
+  cancelRun: (runId: string, reason: 'stalled') => boolean;
+  /** Where status is served from (for job states in /metrics). */
+  baseUrl: () => string;
+}
+
+export class Watching {
+  readonly incidents: IncidentDesk;
+  readonly outbox: OutboxSender;
+  readonly checks: CheckWatcher;
+  readonly stalls: StallWatcher;
+  readonly loopLag = new LoopLag();
+  readonly metrics: Metrics;
+  readonly #runs: RunWatch;
+  readonly #selfPing: SelfPing;
+  readonly #deps: WatchingDeps;
+
+  constructor(deps: WatchingDeps) {
+    this.#deps = deps;
+    const { store, logger, config } = deps;
+    this.incidents = new IncidentDesk({ store, logger, config });
+    this.outbox = new OutboxSender({ store, logger, config, incidents: this.incidents });
+    this.checks = new CheckWatcher({ store, logger, config, incidents: this.incidents });
+    this.#runs = new RunWatch({ events: deps.events, checks: this.checks, incidents: this.incidents, tails: deps.tails, logger, config });
+    this.stalls = new StallWatcher({
+      store,
+      events: deps.events,
+      incidents: this.incidents,
+      tails: deps.tails,
+      logger,
+      config,
+      cancel: deps.cancelRun,
+    });
+    this.metrics = new Metrics({
+      checkStates: async () => (await this.checks.snapshot()).map(({ record, view }) => ({ name: record.name, state: view.state })),
+      openIncidents: async () => {
+        const counts = new Map<string, number>();
+        for (const incident of await store.listIncidents({ open: true, limit: 100_000 })) counts.set(incident.kind, (counts.get(incident.kind) ?? 0) + 1);
+        return [...counts].map(([kind, count]) => ({ kind, count }));
+      },
+      outboxBacklog: async () => (await this.outbox.backlog()).reduce((sum, channel) => sum + channel.pending, 0),
+      jobStates: async () => (await buildStatus({ config: config(), store, daemon: null, baseUrl: deps.baseUrl() })).jobs.map((job) => ({ name: job.name, state: job.state })),
+      eventLoopLagSeconds: () => this.loopLag.lagMs / 1000,
+    });
+    this.#selfPing = new SelfPing({
+      url: () => config().selfPing,
+      healthy: async () => (await this.healthReasons()).length === 0,
+      logger,
+    });
+  }
+
+  /** Before the scheduler starts: run events from the first run on are watched. */
+  async start(): Promise<void> {
+    this.#deps.events.on('run:ended', this.#observe);
+    this.#deps.events.on('run:skipped', this.#observe);
+    this.#runs.start();
+    this.stalls.start();
+    this.loopLag.start();
+    await this.checks.start();
+    await this.incidents.start();
+    await this.outbox.start();
+    this.#selfPing.start();
+  }
+
+  async reload(): Promise<void> {
+    await this.checks.start();
+    await this.incidents.renotifyDue();
+    await this.outbox.drain();
+  }
+
+  readonly #observe = (run: Run): void => this.metrics.observeRunEnded(run);
+
+  stop(): void {
+    this.#deps.events.off('run:ended', this.#observe);
+    this.#deps.events.off('run:skipped', this.#observe);
+    this.#selfPing.stop();
+    this.#runs.stop();
+    this.stalls.stop();
+    this.checks.stop();
+    this.incidents.stop();
+    this.outbox.stop();
+    this.loopLag.stop();
+  }
+
+  /** What /healthz reports beyond the scheduler loop: checks down, a lagging loop, an outbox not draining. */
+  async healthReasons(): Promise<HealthReason[]> {
+    const reasons: HealthReason[] = [];
+    for (const { record, view } of await this.checks.snapshot()) {
+      if (view.state !== 'down') continue;
+      const since = record.down_since ?? (view.dueAt !== null ? iso(view.dueAt) : null);
+      reasons.push({
+        subject: record.name,
+        kind: record.origin === 'job' ? 'job_late' : 'check_down',
+        summary: `${record.origin === 'job' ? 'job' : 'check'} ${record.name} is down${since ? ` since ${since}` : ''}`,
+      });
+    }
+    const lag = this.loopLag.lagMs;
+    if (lag > MAX_LOOP_LAG_MS) reasons.push({ subject: 'daemon', kind: 'daemon', summary: `the event loop lagged ${humanDuration(lag)}` });
+    for (const channel of await this.outbox.backlog()) {
+      if (channel.pending > 0 && channel.attempts >= OUTBOX.failing_after) {
+        reasons.push({ subject: channel.channel, kind: 'channel_failing', summary: `channel ${channel.channel} is failing (${channel.attempts} attempts): ${channel.last_error ?? 'unknown error'}` });
+      }
+    }
+    const next = await this.#deps.store.nextNotificationDue();
+    if (next !== null && Date.now() - Date.parse(next) > OUTBOX_STUCK_MS) {
+      reasons.push({ subject: 'daemon', kind: 'daemon', summary: `a notification due since ${next} has not been sent: the outbox is not draining` });
+    }
+    return reasons;
+  }
+
+  snapshot(): Promise<CheckSnapshot[]> {
+    return this.checks.snapshot();
+  }
+}
