@@ -23,6 +23,8 @@ const SEND_TIMEOUT_MS = parseDuration(OUTBOX.send_timeout);
 const BACKOFF_MS = parseDuration(OUTBOX.backoff);
 const MAX_BACKOFF_MS = parseDuration(OUTBOX.max_backoff);
 const BATCH = 50;
+/** How long a stopping daemon lets a delivery in flight finish. */
+const STOP_GRACE_MS = 5_000;
 
 export interface OutboxDeps {
   store: Store;
@@ -30,6 +32,8 @@ export interface OutboxDeps {
   config: () => ResolvedConfig;
   incidents: IncidentDesk;
   now?: () => number;
+  /** The first retry's wait (doubling from there); OUTBOX.backoff by default. Tests shorten it. */
+  backoffMs?: number;
   /** Tests and benchmarks may inject channels; by default they are made from the config. */
   channelFor?: (name: string, config: ResolvedConfig) => Channel | null;
 }
@@ -40,6 +44,7 @@ export class OutboxSender {
   readonly #timer = new DueTimer(() => void this.drain());
   readonly #stop = new AbortController();
   #draining: Promise<void> | null = null;
+  #stopping = false;
   #again = false;
   #channels = new Map<string, { config: string; channel: Channel }>();
   /** When the last drain finished; /healthz reads it to tell a stuck sender from an idle one. */
@@ -51,19 +56,30 @@ export class OutboxSender {
     deps.incidents.events.on('queued', () => void this.drain());
   }
 
-  start(): Promise<void> {
-    return this.drain();
+  /** Starts delivering in the background: a channel that is down must not hold up the daemon's start. */
+  start(): void {
+    void this.drain();
   }
 
-  /** Stops the timer and abandons an in-flight send (it stays pending and goes out after the restart). */
-  stop(): void {
+  /**
+   * Stops sending. A delivery in flight gets up to `graceMs` to finish and be marked sent — a message the receiver
+   * already has must not go out again after the restart; past that it is abandoned and stays pending.
+   */
+  async stop(graceMs = STOP_GRACE_MS): Promise<void> {
     this.#timer.cancel();
+    this.#stopping = true;
+    const inFlight = this.#draining;
+    if (inFlight) {
+      const timer = setTimeout(() => this.#stop.abort(), graceMs);
+      await inFlight;
+      clearTimeout(timer);
+    }
     this.#stop.abort();
   }
 
   /** Sends every due entry, then sleeps until the next one is due. Serialised: a call while draining goes round again. */
   drain(): Promise<void> {
-    if (this.#stop.signal.aborted) return Promise.resolve();
+    if (this.#stopping) return Promise.resolve();
     if (this.#draining) {
       this.#again = true;
       return this.#draining;
@@ -74,11 +90,12 @@ export class OutboxSender {
           this.#again = false;
           const due = await this.#deps.store.listDueNotifications(iso(this.#now()), BATCH);
           for (const entry of due) {
-            if (this.#stop.signal.aborted) return;
+            if (this.#stopping) return;
             await this.#deliver(entry);
           }
           if (due.length === BATCH) this.#again = true;
-        } while (this.#again && !this.#stop.signal.aborted);
+        } while (this.#again && !this.#stopping);
+        if (this.#stopping) return;
         const next = await this.#deps.store.nextNotificationDue();
         this.#timer.arm(next === null ? null : Date.parse(next));
       } catch (error) {
@@ -130,7 +147,7 @@ export class OutboxSender {
     const message = error instanceof Error ? error.message : String(error);
     const retryable = !(error instanceof ChannelError) || error.retryable;
     const giveUp = !retryable || attempts >= OUTBOX.max_attempts;
-    const backoff = Math.min(MAX_BACKOFF_MS, BACKOFF_MS * 2 ** (attempts - 1));
+    const backoff = Math.min(MAX_BACKOFF_MS, (this.#deps.backoffMs ?? BACKOFF_MS) * 2 ** (attempts - 1));
     const wait = Math.max(backoff, error instanceof ChannelError ? (error.retryAfterMs ?? 0) : 0);
     await this.#deps.store.markNotificationFailed(entry.id, message, giveUp ? null : iso(this.#now() + wait));
     this.#deps.logger.warn(

@@ -206,7 +206,7 @@ export class Daemon implements ControlPlane {
       this.services.stop();
       await this.scheduler.stop();
       await this.dispatcher.drain(this.current.shutdownGraceMs);
-      this.watching.stop();
+      await this.watching.stop();
       await this.server?.close();
       await this.logs.close();
       await this.releaseInstance?.();

@@ -9,8 +9,6 @@ export function notYetEnforced(config: ResolvedConfig): string[] {
   const gaps: string[] = [];
   for (const job of Object.values(config.jobs)) {
     const at = (key: string) => `jobs.${job.name}.${key}`;
-    if (job.maxRuntimeMs !== null) gaps.push(at('max_runtime'));
-    if (job.heartbeat !== null) gaps.push(at('heartbeat'));
     if (job.memoryBytes !== null) gaps.push(at('memory'));
     if (job.cpuPercent !== null) gaps.push(at('cpu'));
     if (job.breaker !== null) gaps.push(at('breaker'));
@@ -20,10 +18,7 @@ export function notYetEnforced(config: ResolvedConfig): string[] {
     if (job.after !== null) gaps.push(at('after'));
     if (job.node !== null) gaps.push(at('node'));
   }
-  if (Object.keys(config.checks).length) gaps.push('checks');
-  if (Object.keys(config.channels).length) gaps.push('channels');
   if (Object.keys(config.queues).length) gaps.push('queues');
-  if (config.selfPing !== null) gaps.push('self_ping');
   if (config.limits.minAvailableMemoryBytes > 0) gaps.push('limits.min_available_memory');
   if (config.store.kind === 'postgres') gaps.push('store (postgres)');
   return gaps;

@@ -89,7 +89,7 @@ export class Watching {
     this.loopLag.start();
     await this.checks.start();
     await this.incidents.start();
-    await this.outbox.start();
+    this.outbox.start();
     this.#selfPing.start();
   }
 
@@ -101,7 +101,7 @@ export class Watching {
 
   readonly #observe = (run: Run): void => this.metrics.observeRunEnded(run);
 
-  stop(): void {
+  async stop(): Promise<void> {
     this.#deps.events.off('run:ended', this.#observe);
     this.#deps.events.off('run:skipped', this.#observe);
     this.#selfPing.stop();
@@ -109,8 +109,8 @@ export class Watching {
     this.stalls.stop();
     this.checks.stop();
     this.incidents.stop();
-    this.outbox.stop();
     this.loopLag.stop();
+    await this.outbox.stop();
   }
 
   /** What /healthz reports beyond the scheduler loop: checks down, a lagging loop, an outbox not draining. */

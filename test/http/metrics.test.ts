@@ -2,6 +2,7 @@
  * /metrics: the exposition carries the documented series with the right values, escapes odd job names, and passes
  * `promtool check metrics` (Prometheus' own parser and linter) with no complaint.
  */
+import { promtoolCheck } from '../helpers/promtool.ts';
 import { describe, expect, it } from 'vitest';
 import { spawn } from 'node:child_process';
 import { Metrics, type MetricsSource } from '../../src/http/metrics.ts';
@@ -75,27 +76,6 @@ function valueOf(samples: Sample[], name: string, labels: Record<string, string>
   const found = pick(samples, name, labels);
   if (found.length !== 1) throw new Error(`expected one ${name}${JSON.stringify(labels)}, found ${found.length}`);
   return found[0]!.value;
-}
-
-/** Pipes `input` into `promtool check metrics`. Fails (never skips) when promtool is missing: CI installs it. */
-function promtoolCheck(input: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('promtool', ['check', 'metrics'], { stdio: ['pipe', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-    child.on('error', (error: NodeJS.ErrnoException) => {
-      reject(
-        error.code === 'ENOENT'
-          ? new Error('promtool is not on PATH: run scripts/install-system-deps.sh (it installs Debian\'s prometheus package; CI runs it)')
-          : error,
-      );
-    });
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-    child.stdin.on('error', () => {}); // an early exit is reported through 'close' with its output
-    child.stdin.end(input);
-  });
 }
 
 /** A Metrics that has seen a few runs: several statuses and reasons, one skipped (no duration), one odd name. */

@@ -21,10 +21,11 @@ export function deliveredOf(receiver: Receiver, event: NotificationEvent, kind: 
   return delivered(receiver).filter((d) => d.event === event && d.incident.kind === kind && (subject === undefined || d.incident.subject === subject));
 }
 
-export async function hookChannel(): Promise<{ receiver: Receiver; yaml: string }> {
+/** A receiver and the config lines that send every incident to it (`alerts` gets `extra` keys too). */
+export async function hookChannel(extra = ''): Promise<{ receiver: Receiver; yaml: string }> {
   const receiver = await startReceiver();
   return {
     receiver,
-    yaml: `channels:\n  hook: { type: webhook, url: ${receiver.origin}/hook }\nalerts: { flap_window: 0s }\n`,
+    yaml: `channels:\n  hook: { type: webhook, url: ${receiver.origin}/hook }\nalerts: { flap_window: 0s${extra ? `, ${extra}` : ''} }\n`,
   };
 }
