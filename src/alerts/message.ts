@@ -59,7 +59,7 @@ export function renderText(event: NotificationEvent, project: string, incident: 
   if (detail.path !== undefined) lines.push(`PATH: ${oneLine(detail.path)}`);
   if (detail.stderr_tail !== undefined && detail.stderr_tail.length > 0) {
     const tail = detail.stderr_tail.flatMap((line) => line.split('\n'));
-    lines.push(`Stderr (last ${tail.length} lines):`, ...block(tail));
+    lines.push(`Stderr (last ${tail.length === 1 ? "line" : `${tail.length} lines`}):`, ...block(tail));
   }
   lines.push(`Fix: ${oneLine(detail.fix)}`);
   return lines.join('\n');
