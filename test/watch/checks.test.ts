@@ -4,6 +4,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { startTestDaemon, type TestDaemon } from '../daemon/harness.ts';
+import { runitor } from '../helpers/runitor.ts';
 import { waitFor } from '../helpers/wait-for.ts';
 import { closeReceivers, deliveredOf, hookChannel } from './helpers.ts';
 
@@ -136,5 +137,28 @@ checks:
     expect(incidents).toHaveLength(1);
     await waitFor(async () => (await t.daemon.store.nextNotificationDue()) === null, 3000, 'an empty outbox');
     expect(deliveredOf(receiver, 'incident.opened', 'check_down')).toHaveLength(1);
+  });
+});
+
+describe('clients', () => {
+  it("runitor's exact sequence against the daemon: start and end paired by rid, output kept, a failure down at once", async () => {
+    const { receiver, yaml } = await hookChannel();
+    const t = (current = await startTestDaemon(`${yaml}
+shutdown_grace: 500ms
+checks:
+  backup: { schedule: "0 3 * * *", grace: 1h, uuid: ${UUID} }
+`));
+    const ok = await runitor(`${t.url}/ping`, UUID, "echo 'dumped 12 tables'");
+    let pings = (await (await fetch(`${t.url}/api/v1/checks/backup/pings`)).json()) as Array<{ kind: string; rid: string; body: string | null; duration_ms: number | null }>;
+    expect(pings.map((p) => p.kind)).toEqual(['success', 'start']);
+    expect(pings[0]).toMatchObject({ rid: ok.rid, body: 'dumped 12 tables\n' });
+    expect(pings[0]!.duration_ms).toBeGreaterThanOrEqual(0);
+    expect((await checkState(t, 'backup')).state).toBe('up');
+
+    const failed = await runitor(`${t.url}/ping`, UUID, "echo 'pg_dump: connection refused' >&2; exit 2");
+    pings = (await (await fetch(`${t.url}/api/v1/checks/backup/pings`)).json()) as typeof pings;
+    expect(pings[0]).toMatchObject({ kind: 'exit', rid: failed.rid, body: 'pg_dump: connection refused\n\n[runitor] exit status 2' });
+    expect((await checkState(t, 'backup')).state).toBe('down');
+    await waitFor(() => deliveredOf(receiver, 'incident.opened', 'check_down', 'backup').length === 1, 5000, 'check_down told');
   });
 });
