@@ -1,12 +1,13 @@
 import type { ResolvedConfig } from '../config/types.ts';
-import { FINISHED_STATUSES, type Run, type Store } from '../store/types.ts';
+import { FINISHED_STATUSES, type Incident, type Ping, type PingKind, type Run } from '../store/types.ts';
 import type { StatusJson } from '../status/build-status.ts';
+import type { CheckJson } from '../status/check-json.ts';
 import { readApiToken } from '../daemon/api-token.ts';
 import { CliError, EXIT_FAILED } from './errors.ts';
 
 /**
  * What CLI commands talk to: the daemon's API when it runs, else the store directly (read-only commands and
- * pause/resume, which the daemon reads from the store anyway). Starting a run needs the daemon.
+ * pause/resume, which the daemon reads from the store anyway). Starting a run and recording a ping need the daemon.
  */
 export interface Backend {
   readonly kind: 'daemon' | 'store';
@@ -16,7 +17,23 @@ export interface Backend {
   trigger(job: string): Promise<Run>;
   /** Waits until the run is final (long-polling the daemon), or returns it as it is after `timeoutMs`. */
   waitForRun(runId: string, timeoutMs: number): Promise<Run>;
+  /** Newest first: the open incidents, or with `all` every one. */
+  incidents(query: { all: boolean; limit: number }): Promise<Incident[]>;
+  checks(): Promise<CheckJson[]>;
+  /** The check's pings, newest first; null when there is no such check. */
+  pings(check: string, limit: number): Promise<Ping[] | null>;
+  /** Pings the check by name, as its Healthchecks.io URL would; false when there is no such check. */
+  sendPing(check: string, ping: OutgoingPing): Promise<boolean>;
   close(): Promise<void>;
+}
+
+/** A ping as `nightshift ping` sends it; `exitCode` only for kind `exit`. */
+export interface OutgoingPing {
+  kind: PingKind;
+  exitCode: number | null;
+  rid: string | null;
+  /** The first `http.ping_body_limit` bytes of stdin, or null. */
+  body: Uint8Array | null;
 }
 
 /**
@@ -30,7 +47,7 @@ export async function connect(config: ResolvedConfig): Promise<Backend> {
   const api = new ApiBackend(config);
   if (await api.isUp()) return api;
   // The store (and SQLite's native module) is loaded only when the daemon does not answer.
-  const { openStore } = await import('../store/open.ts');
+  const [{ openStore }, { StoreBackend }] = await Promise.all([import('../store/open.ts'), import('./store-backend.ts')]);
   const store = await openStore(config.store);
   await store.migrate();
   return new StoreBackend(config, store);
@@ -38,20 +55,22 @@ export async function connect(config: ResolvedConfig): Promise<Backend> {
 
 class ApiBackend implements Backend {
   readonly kind = 'daemon';
+  /** The daemon's root URL; the API is under /api/v1, pings under /ping. */
+  private readonly root: string;
   private readonly base: string;
   private readonly config: ResolvedConfig;
 
   constructor(config: ResolvedConfig) {
     this.config = config;
     const host = config.http.host === '0.0.0.0' ? '127.0.0.1' : config.http.host === '::' ? '::1' : config.http.host;
-    this.base = `http://${host.includes(':') ? `[${host}]` : host}:${config.http.port}/api/v1`;
+    this.root = `http://${host.includes(':') ? `[${host}]` : host}:${config.http.port}`;
+    this.base = `${this.root}/api/v1`;
   }
 
   async isUp(): Promise<boolean> {
     try {
       // /healthz is cheap and answers 200 or 503 (unhealthy is still up); a foreign server on the port lacks `ok`.
-      const root = this.base.slice(0, -'/api/v1'.length);
-      const response = await fetch(`${root}/healthz`, { signal: AbortSignal.timeout(PROBE_TIMEOUT_MS) });
+      const response = await fetch(`${this.root}/healthz`, { signal: AbortSignal.timeout(PROBE_TIMEOUT_MS) });
       const body = (await response.json()) as { ok?: unknown };
       return typeof body.ok === 'boolean';
     } catch {
@@ -84,9 +103,41 @@ class ApiBackend implements Backend {
     }
   }
 
+  incidents(query: { all: boolean; limit: number }): Promise<Incident[]> {
+    return this.request<Incident[]>('GET', `/incidents?limit=${query.limit}${query.all ? '&all=1' : ''}`);
+  }
+
+  checks(): Promise<CheckJson[]> {
+    return this.request<CheckJson[]>('GET', '/checks');
+  }
+
+  pings(check: string, limit: number): Promise<Ping[] | null> {
+    // The API serves at most 1000; no check keeps that many (Healthchecks.io's 100).
+    return this.request<Ping[]>('GET', `/checks/${encodeURIComponent(check)}/pings?limit=${Math.min(limit, 1000)}`, undefined, true);
+  }
+
+  async sendPing(check: string, ping: OutgoingPing): Promise<boolean> {
+    const found = await this.request<CheckJson>('GET', `/checks/${encodeURIComponent(check)}`, undefined, true);
+    if (!found) return false;
+    const action = ping.kind === 'success' ? '' : ping.kind === 'exit' ? `/${ping.exitCode}` : `/${ping.kind}`;
+    const url = `${this.root}/ping/${found.uuid}${action}${ping.rid ? `?rid=${encodeURIComponent(ping.rid)}` : ''}`;
+    let response: Response;
+    try {
+      response = await fetch(url, { method: 'POST', body: ping.body, signal: AbortSignal.timeout(15_000) });
+    } catch (error) {
+      throw new CliError(`the daemon at ${this.root} did not answer the ping (${(error as Error).message}); is it running? (nightshift up)`);
+    }
+    const text = (await response.text().catch(() => '')).trim();
+    if (!response.ok) throw new CliError(`the daemon did not record the ping to ${check}: HTTP ${response.status} ${text}`, EXIT_FAILED);
+    return true;
+  }
+
   async close(): Promise<void> {}
 
-  private async request<T>(method: string, path: string, timeoutMs = 15_000): Promise<T> {
+  /** `orNullOn404`: a 404 for an unknown thing (a check …) resolves null instead of failing. */
+  private async request<T>(method: string, path: string, timeoutMs?: number): Promise<T>;
+  private async request<T>(method: string, path: string, timeoutMs: number | undefined, orNullOn404: true): Promise<T | null>;
+  private async request<T>(method: string, path: string, timeoutMs = 15_000, orNullOn404 = false): Promise<T | null> {
     const headers: Record<string, string> = {};
     if (method !== 'GET') {
       const token = await readApiToken(this.config.stateDir, this.config.http.token);
@@ -98,53 +149,13 @@ class ApiBackend implements Backend {
     } catch (error) {
       throw new CliError(`the daemon at ${this.base} did not answer (${(error as Error).message}); is it running? (nightshift up)`);
     }
-    const body = (await response.json().catch(() => null)) as unknown;
+    const body = (await response.json().catch(() => null)) as { error?: { code?: string; message?: string } } | null;
+    // A route the daemon lacks (an older version) is `not_found`, and stays an error.
+    if (response.status === 404 && orNullOn404 && body?.error?.code !== 'not_found') return null;
     if (!response.ok) {
-      const message = (body as { error?: { message?: string } } | null)?.error?.message ?? `HTTP ${response.status}`;
+      const message = body?.error?.message ?? `HTTP ${response.status}`;
       throw new CliError(`the daemon refused: ${message}`, EXIT_FAILED);
     }
-    return body as T;
-  }
-}
-
-class StoreBackend implements Backend {
-  readonly kind = 'store';
-  private readonly config: ResolvedConfig;
-  private readonly store: Store;
-
-  constructor(config: ResolvedConfig, store: Store) {
-    this.config = config;
-    this.store = store;
-  }
-
-  async status(): Promise<StatusJson> {
-    const { buildStatus } = await import('../status/build-status.ts');
-    const { configuredBaseUrl } = await import('../status/check-json.ts');
-    return buildStatus({ config: this.config, store: this.store, daemon: null, baseUrl: configuredBaseUrl(this.config) });
-  }
-
-  history(job: string, limit: number): Promise<Run[]> {
-    return this.store.listRuns({ job, limit });
-  }
-
-  setPaused(job: string, paused: boolean): Promise<void> {
-    return this.store.setPaused(job, paused);
-  }
-
-  trigger(job: string): Promise<Run> {
-    throw new CliError(
-      `the daemon is not running (nothing answers on ${this.config.http.host}:${this.config.http.port}), so it cannot start ${job}; ` +
-        `start it with \`nightshift up\`, or run the command once with \`nightshift exec --job ${job} -- CMD\``,
-    );
-  }
-
-  async waitForRun(runId: string): Promise<Run> {
-    const run = await this.store.getRun(runId);
-    if (!run) throw new CliError(`no run with id ${runId}`);
-    return run;
-  }
-
-  close(): Promise<void> {
-    return this.store.close();
+    return body as unknown as T;
   }
 }

@@ -2,44 +2,76 @@
 import { Command, CommanderError } from 'commander';
 import { VERSION } from '../version.ts';
 import { CliError, EXIT_FAILED, EXIT_OK, EXIT_USAGE } from './errors.ts';
-import { registerValidate } from './commands/validate.ts';
-import { registerUp } from './commands/up.ts';
-import { registerStatus } from './commands/status.ts';
-import { registerRun } from './commands/run.ts';
-import { registerHistory } from './commands/history.ts';
-import { registerPauseResume } from './commands/pause.ts';
-import { registerLogs } from './commands/logs.ts';
-import { registerExec } from './commands/exec.ts';
-import { registerInit } from './commands/init.ts';
+import { registerHeartbeat } from './commands/heartbeat.ts';
 
-/** Builds the command tree. Commands are thin: they parse flags and call the daemon's API or the store. */
-export function buildProgram(): Command {
+type Register = (program: Command) => void;
+
+/**
+ * Commands that run inside jobs every few seconds get a program holding only themselves: the other commands import
+ * the config (zod, yaml) and the store, which take several times longer to load than these take to run.
+ */
+const LIGHT_COMMANDS: Record<string, Register> = { heartbeat: registerHeartbeat };
+
+async function everyCommand(): Promise<Register[]> {
+  const [init, validate, up, status, run, logs, history, pause, exec, incidents, ping] = await Promise.all([
+    import('./commands/init.ts'),
+    import('./commands/validate.ts'),
+    import('./commands/up.ts'),
+    import('./commands/status.ts'),
+    import('./commands/run.ts'),
+    import('./commands/logs.ts'),
+    import('./commands/history.ts'),
+    import('./commands/pause.ts'),
+    import('./commands/exec.ts'),
+    import('./commands/incidents.ts'),
+    import('./commands/ping.ts'),
+  ]);
+  return [
+    init.registerInit,
+    validate.registerValidate,
+    up.registerUp,
+    status.registerStatus,
+    run.registerRun,
+    logs.registerLogs,
+    history.registerHistory,
+    pause.registerPauseResume,
+    exec.registerExec,
+    incidents.registerIncidents,
+    ping.registerPing,
+    registerHeartbeat,
+  ];
+}
+
+/** The command named in `args` (argv without node and the script), skipping `-c FILE`; undefined for none. */
+function commandName(args: string[]): string | undefined {
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]!;
+    if (arg === '-c' || arg === '--config') i++;
+    else if (!arg.startsWith('-')) return arg;
+  }
+  return undefined;
+}
+
+/**
+ * Builds the command tree for `argv`: every command, or only the light one it names. Commands are thin: they parse
+ * flags and call the daemon's API or the store.
+ */
+export async function buildProgram(argv: string[]): Promise<Command> {
   const program = new Command('nightshift')
     .description('keeps scheduled and long-running jobs alive on one small server')
     .version(VERSION, '-V, --version')
     .option('-c, --config <file>', 'the config file (default: $NIGHTSHIFT_CONFIG or ./nightshift.yaml)')
     .showHelpAfterError('(nightshift --help lists the commands)')
     .exitOverride();
-  for (const register of [
-    registerInit,
-    registerValidate,
-    registerUp,
-    registerStatus,
-    registerRun,
-    registerLogs,
-    registerHistory,
-    registerPauseResume,
-    registerExec,
-  ]) {
-    register(program);
-  }
+  const light = LIGHT_COMMANDS[commandName(argv.slice(2)) ?? ''];
+  for (const register of light ? [light] : await everyCommand()) register(program);
   for (const command of program.commands) command.exitOverride();
   return program;
 }
 
 export async function main(argv: string[]): Promise<number> {
   try {
-    await buildProgram().parseAsync(argv);
+    await (await buildProgram(argv)).parseAsync(argv);
     return process.exitCode === undefined ? EXIT_OK : Number(process.exitCode);
   } catch (error) {
     if (error instanceof CommanderError) {

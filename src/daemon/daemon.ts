@@ -287,8 +287,8 @@ export class Daemon implements ControlPlane {
     return this.watching.checks;
   }
 
-  heartbeat(runId: string): Promise<boolean> {
-    return this.watching.stalls.heartbeat(runId);
+  heartbeat(runId: string, note: string | null): Promise<boolean> {
+    return this.watching.stalls.heartbeat(runId, note);
   }
 
   checks(): Promise<CheckSnapshot[]> {

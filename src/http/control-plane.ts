@@ -28,8 +28,8 @@ export interface ControlPlane {
   healthReasons(): Promise<HealthReason[]>;
   /** Where Healthchecks.io-compatible pings go. */
   readonly pings: PingIntake;
-  /** Records a heartbeat of a running run; false when it is not running. */
-  heartbeat(runId: string): Promise<boolean>;
+  /** Records a heartbeat of a running run (a note goes into its log); false when it is not running. */
+  heartbeat(runId: string, note: string | null): Promise<boolean>;
   /** Every check with its state now. */
   checks(): Promise<CheckSnapshot[]>;
   /** The run a per-run token (NIGHTSHIFT_RUN_TOKEN) was issued to, or null when it is not one of ours. */

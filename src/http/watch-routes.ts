@@ -40,7 +40,7 @@ export function watchRoutes(plane: ControlPlane, baseUrl: (c: Context) => string
     if (!mayActAsRun(plane, c, runId)) {
       throw new ApiError(401, 'unauthorized', `a heartbeat needs this run's own token (NIGHTSHIFT_RUN_TOKEN, or the ?token= in NIGHTSHIFT_HEARTBEAT_URL) or the API token`);
     }
-    if (!(await plane.heartbeat(runId))) throw new ApiError(409, 'not_running', `run ${runId} is not running; a heartbeat only counts while it runs`);
+    if (!(await plane.heartbeat(runId, await noteOf(c)))) throw new ApiError(409, 'not_running', `run ${runId} is not running; a heartbeat only counts while it runs`);
     return c.json({ run: runId, ok: true });
   };
   api.post('/runs/:id/heartbeat', heartbeat);
@@ -72,4 +72,17 @@ function mayActAsRun(plane: ControlPlane, c: Context, runId: string): boolean {
   const given = Buffer.from(token);
   const expected = Buffer.from(plane.apiToken());
   return given.length === expected.length && timingSafeEqual(given, expected);
+}
+
+/** Longest heartbeat note kept (it goes into the run's log as one line). */
+const MAX_NOTE_CHARS = 500;
+
+/** `{ "note": "…" }` from a POST body, or `?note=`; anything else is no note (a heartbeat must never fail on it). */
+async function noteOf(c: Context): Promise<string | null> {
+  let note: unknown = c.req.query('note');
+  if (c.req.method === 'POST' && (c.req.header('content-type') ?? '').includes('application/json')) {
+    const body = (await c.req.json().catch(() => null)) as { note?: unknown } | null;
+    note = body?.note ?? note;
+  }
+  return typeof note === 'string' && note.trim() !== '' ? note.replace(/\s+/g, ' ').trim().slice(0, MAX_NOTE_CHARS) : null;
 }

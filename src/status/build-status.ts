@@ -1,3 +1,4 @@
+import { OUTBOX } from '../config/defaults.ts';
 import type { JobConfig, JobKind, ResolvedConfig } from '../config/types.ts';
 import type { Run, Store } from '../store/types.ts';
 import { Timeline } from '../scheduler/timeline.ts';
@@ -32,7 +33,19 @@ export interface StatusJson {
   jobs: JobStatus[];
   checks: CheckJson[];
   incidents_open: number;
+  /** Each configured alert channel and how its deliveries are going (a failing one is also an incident). */
+  channels: ChannelStatus[];
   nodes: Array<{ name: string; leader: boolean; last_seen_at: string; running: number }>;
+}
+
+export interface ChannelStatus {
+  name: string;
+  type: string;
+  /** Notifications waiting to be sent to it. */
+  pending: number;
+  /** Its pending notification has failed this many times in a row (OUTBOX.failing_after makes it failing). */
+  failing: boolean;
+  last_error: string | null;
 }
 
 export interface StatusSources {
@@ -77,6 +90,7 @@ export async function buildStatus(sources: StatusSources): Promise<StatusJson> {
     jobs,
     checks: viewChecks(await sources.store.listChecks(), configuredChecks(sources.config).plans, now).map((s) => checkJson(s, sources.baseUrl)),
     incidents_open: (await sources.store.listIncidents({ open: true, limit: 100_000 })).length,
+    channels: await channelStatus(sources),
     nodes: daemon ? [{ name: daemon.node, leader: daemon.leader, last_seen_at: iso(now), running }] : [],
   };
 }
@@ -89,4 +103,13 @@ function nextRunAt(job: JobConfig, lastFire: string | null, queued: Run[], now: 
     if (next !== null) candidates.push(next);
   }
   return candidates.length ? iso(Math.min(...candidates)) : null;
+}
+
+async function channelStatus(sources: StatusSources): Promise<ChannelStatus[]> {
+  const backlog = new Map((await sources.store.outboxSummary()).map((b) => [b.channel, b]));
+  return Object.entries(sources.config.channels).map(([name, channel]) => {
+    const b = backlog.get(name);
+    const failing = b !== undefined && b.pending > 0 && b.attempts >= OUTBOX.failing_after;
+    return { name, type: channel.type, pending: b?.pending ?? 0, failing, last_error: b !== undefined && b.pending > 0 ? b.last_error : null };
+  });
 }

@@ -72,9 +72,10 @@ export class StallWatcher {
    * Records a heartbeat of a running run (stored on the run as `heartbeat_at`); false when the run is not running.
    * Watched or not: a job without `heartbeat:` may still send them, and they show on the run.
    */
-  async heartbeat(runId: string): Promise<boolean> {
+  async heartbeat(runId: string, note: string | null = null): Promise<boolean> {
     const now = this.#now();
     if (!(await this.#deps.store.recordHeartbeat(runId, iso(now)))) return false;
+    if (note) this.#deps.tails.note(runId, `heartbeat: ${note}`);
     const watched = this.#runs.get(runId);
     if (watched) {
       watched.heardAt = now;

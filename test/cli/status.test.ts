@@ -11,7 +11,7 @@ afterEach(cleanupAll);
 /** Tests that start a daemon and wait on its schedule get more than the default 30 s on a loaded 2-core machine. */
 const DAEMON_TEST_TIMEOUT_MS = 60_000;
 
-const STATUS_KEYS = ['checks', 'daemon', 'incidents_open', 'jobs', 'nodes'];
+const STATUS_KEYS = ['channels', 'checks', 'daemon', 'incidents_open', 'jobs', 'nodes'];
 const JOB_KEYS = ['name', 'kind', 'state', 'paused', 'next_run_at', 'last_run'];
 const ESC = '\u001b[';
 

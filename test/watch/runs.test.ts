@@ -50,12 +50,14 @@ jobs:
     expect(told!.incident.detail.fix).toMatch(/killed every 2s of silence/);
   });
 
-  it('a run that heartbeats with curl "$NIGHTSHIFT_HEARTBEAT_URL" is left alone, and its heartbeat_at is recorded', async () => {
+  it('a run that heartbeats with curl "$NIGHTSHIFT_HEARTBEAT_URL" is left alone; heartbeat_at is recorded, a note goes into its log', async () => {
     const t = (current = await startTestDaemon(`
 shutdown_grace: 500ms
 jobs:
   beating:
-    command: 'for i in 1 2 3 4 5 6 7 8 9 10; do curl -fsS -o /dev/null "$NIGHTSHIFT_HEARTBEAT_URL" || exit 9; sleep 0.3; done'
+    command: |
+      for i in 1 2 3 4 5 6 7 8 9 10; do curl -fsS -o /dev/null "$NIGHTSHIFT_HEARTBEAT_URL" || exit 9; sleep 0.3; done
+      curl -fsS -o /dev/null -H 'content-type: application/json' -d '{"note":"page 10 of 10"}' "$NIGHTSHIFT_HEARTBEAT_URL"
     heartbeat: { warn: 1s, restart: 2s, alert: 4s }
 `));
     await trigger(t, 'beating');
@@ -63,6 +65,8 @@ jobs:
     expect(run).toMatchObject({ status: 'succeeded', exit_code: 0 });
     expect(run!.heartbeat_at).not.toBeNull();
     expect(Date.parse(run!.heartbeat_at!)).toBeGreaterThan(Date.parse(run!.started_at!) + 2000);
+    const log = await readJobLogLines(`${t.dir}/.nightshift/logs`, 'beating', { runId: run!.id });
+    expect(log.join('\n')).toContain('[nightshift] heartbeat: page 10 of 10');
   });
 
   it('a heartbeat needs the run\'s own token, and only counts while the run runs', async () => {

@@ -42,5 +42,15 @@ function render(status: StatusJson): string {
       last?.duration_ms != null ? humanDuration(last.duration_ms) : '-',
     ]);
   }
-  return `${header}\n\n${table(rows)}`;
+  const sections = [header, table(rows)];
+  if (status.checks.length) {
+    const checkRows = [['CHECK', 'STATE', 'LAST PING', 'DUE']];
+    for (const check of status.checks) checkRows.push([check.name, check.state, relativeTime(check.last_ping_at), relativeTime(check.next_due_at)]);
+    sections.push(table(checkRows));
+  }
+  const notes: string[] = [];
+  if (status.incidents_open) notes.push(pc.red(`${status.incidents_open} open incident${status.incidents_open === 1 ? '' : 's'}: \`nightshift incidents\``));
+  for (const channel of status.channels.filter((c) => c.failing)) notes.push(pc.red(`channel ${channel.name} is failing (${channel.pending} waiting): ${channel.last_error ?? 'unknown error'}`));
+  if (notes.length) sections.push(notes.join('\n'));
+  return sections.join('\n\n');
 }
