@@ -84,6 +84,8 @@ export interface Run {
   error: string | null;
   /** The run's last heartbeat (NIGHTSHIFT_HEARTBEAT_URL, `nightshift heartbeat`); null before the first. */
   heartbeat_at: string | null;
+  /** Not before this should a retry start (`nightshift retry-after D`, honoured when the run exits 75). */
+  retry_after_at: string | null;
 }
 
 /** What the caller supplies for a new run; the store fills id-independent defaults. */
@@ -148,6 +150,29 @@ export interface JobState {
   paused: boolean;
   /** The last schedule fire the scheduler acted on (fired, skipped or recorded missed); null before the first. */
   last_fire_at: string | null;
+  /** Why the job does not start on its own right now (besides a pause); null when nothing holds it. */
+  hold: JobHold | null;
+}
+
+/**
+ * `halted`: a start failure or a spent retry budget stopped the job until a config reload or `resume` (start
+ * failures) or `resume` (budgets); its fires are recorded as skipped with reason `halted`. `crash_loop`: a service
+ * failing quickly again and again; it keeps restarting at the longest backoff until it stays up.
+ */
+export interface JobHold {
+  state: 'halted' | 'crash_loop';
+  reason: 'start_failed' | 'budget_exhausted' | 'crash_loop';
+  since: string;
+}
+
+/** An open breaker: the jobs behind it do not start until `resume`. */
+export interface BreakerRecord {
+  /** The job's name, or the group it shares with others. */
+  name: string;
+  reason: 'outputs' | 'spend';
+  opened_at: string;
+  /** What crossed the limit, for the incident and status (e.g. "23 outputs in 10m, limit 20"). */
+  detail: string | null;
 }
 
 export interface RunQuery {
@@ -222,6 +247,21 @@ export interface Store {
   getJobState(job: string): Promise<JobState>;
   listJobStates(): Promise<JobState[]>;
   setPaused(job: string, paused: boolean): Promise<void>;
+  /** Sets or clears (null) the job's hold. */
+  setJobHold(job: string, hold: JobHold | null): Promise<void>;
+  /** Records when a running run asks to be retried (Retry-After); false when it is not running. */
+  setRunRetryAfter(runId: string, at: string): Promise<boolean>;
+  /** Appends outputs and spend a run (or a job, run_id null) reported. */
+  recordOutput(entry: { job: string; run_id: string | null; outputs: number; spend: number; at: string }): Promise<void>;
+  /** Outputs and spend of these jobs reported at or after `since`. */
+  sumOutputs(jobs: readonly string[], since: string): Promise<{ outputs: number; spend: number }>;
+  /** Opens a breaker; false (nothing written) when it is already open. */
+  openBreaker(breaker: BreakerRecord): Promise<boolean>;
+  /** Closes a breaker; false when it was not open. */
+  closeBreaker(name: string): Promise<boolean>;
+  listOpenBreakers(): Promise<BreakerRecord[]>;
+  /** Deletes outputs reported before `olderThan`. */
+  pruneOutputs(olderThan: string): Promise<PruneResult>;
   setLastFire(job: string, at: string): Promise<void>;
 
   /** Takes a lock not tied to a run start (e.g. the daemon's own instance lock, or `nightshift lock`). */

@@ -44,7 +44,7 @@ function run(job: string, status: Run['status'], reason: Run['reason'], duration
     id: `01J${Math.random().toString(36).slice(2)}`, job, attempt: 1, status, reason, trigger: 'schedule',
     exit_code: status === 'succeeded' ? 0 : null, signal: null, scheduled_at: '2025-01-01T00:00:00.000Z',
     started_at: duration_ms === null ? null : '2025-01-01T00:00:00.000Z', ended_at: '2025-01-01T00:00:01.000Z',
-    duration_ms, pid: null, degraded: null, orphans_killed: 0, node: 'test', chain_id: 'c', error: null, heartbeat_at: null,
+    duration_ms, pid: null, degraded: null, orphans_killed: 0, node: 'test', chain_id: 'c', error: null, heartbeat_at: null, retry_after_at: null,
   };
 }
 

@@ -52,6 +52,7 @@ function runOf(id: string, job: string): Run {
     chain_id: id,
     error: null,
     heartbeat_at: null,
+    retry_after_at: null,
   };
 }
 

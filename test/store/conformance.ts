@@ -7,6 +7,7 @@
  */
 import { describe } from 'vitest';
 import { describeChecks } from './conformance/checks.ts';
+import { describeContainment } from './conformance/containment.ts';
 import { describeIncidents } from './conformance/incidents.ts';
 import { describeJobState } from './conformance/job-state.ts';
 import { describeLocks } from './conformance/locks.ts';
@@ -29,5 +30,6 @@ export function describeStoreConformance(name: string, open: () => Promise<Opene
     describePruning(ctx);
     describeChecks(ctx);
     describeIncidents(ctx);
+    describeContainment(ctx);
   });
 }

@@ -42,7 +42,7 @@ describe('applyMigrations', () => {
     expect(applyMigrations(db, path)).toEqual(MIGRATIONS.map((m) => m.version));
     expect(applyMigrations(db, path)).toEqual([]);
     expect(versions(db)).toEqual(MIGRATIONS.map((m) => m.version));
-    expect(tables(db)).toEqual(['checks', 'incidents', 'job_state', 'locks', 'outbox', 'pings', 'runs', 'schema_migrations']);
+    expect(tables(db)).toEqual(['breakers', 'checks', 'incidents', 'job_state', 'locks', 'outbox', 'outputs', 'pings', 'runs', 'schema_migrations']);
   });
 
   it('applies only what is pending', () => {

@@ -15,6 +15,9 @@ CREATE INDEX outbox_incident ON outbox (incident_id);
 -- index outbox_pending
 CREATE INDEX outbox_pending ON outbox (state, due_at);
 
+-- index outputs_job_at
+CREATE INDEX outputs_job_at ON outputs (job, at);
+
 -- index pings_check
 CREATE INDEX pings_check ON pings (check_name, id);
 
@@ -26,6 +29,9 @@ CREATE INDEX runs_job_id ON runs (job, id);
 
 -- index runs_status_scheduled
 CREATE INDEX runs_status_scheduled ON runs (status, scheduled_at);
+
+-- index sqlite_autoindex_breakers_1
+-- (automatic)
 
 -- index sqlite_autoindex_checks_1
 -- (automatic)
@@ -47,6 +53,15 @@ CREATE INDEX runs_status_scheduled ON runs (status, scheduled_at);
 
 -- index sqlite_autoindex_runs_1
 -- (automatic)
+
+-- table breakers
+CREATE TABLE breakers (
+  name      TEXT    NOT NULL PRIMARY KEY,
+  open      INTEGER NOT NULL CHECK (open IN (0, 1)),
+  reason    TEXT    NOT NULL,
+  opened_at INTEGER NOT NULL,
+  detail    TEXT
+);
 
 -- table checks
 CREATE TABLE checks (
@@ -83,7 +98,7 @@ CREATE TABLE job_state (
   job          TEXT    NOT NULL PRIMARY KEY,
   paused       INTEGER NOT NULL DEFAULT 0 CHECK (paused IN (0, 1)),
   last_fire_at INTEGER
-);
+, hold TEXT CHECK (hold IS NULL OR hold IN ('halted', 'crash_loop')), hold_reason TEXT, hold_since INTEGER);
 
 -- table locks
 CREATE TABLE locks (
@@ -109,6 +124,16 @@ CREATE TABLE outbox (
   last_error  TEXT,
   state       TEXT    NOT NULL CHECK (state IN ('pending', 'sent', 'cancelled', 'failed')),
   sent_at     INTEGER
+);
+
+-- table outputs
+CREATE TABLE outputs (
+  id      INTEGER PRIMARY KEY,
+  job     TEXT    NOT NULL,
+  run_id  TEXT,
+  outputs INTEGER NOT NULL DEFAULT 0,
+  spend   REAL    NOT NULL DEFAULT 0,
+  at      INTEGER NOT NULL
 );
 
 -- table pings
@@ -144,7 +169,7 @@ CREATE TABLE runs (
   node           TEXT    NOT NULL,
   chain_id       TEXT    NOT NULL,
   error          TEXT
-, heartbeat_at INTEGER);
+, heartbeat_at INTEGER, retry_after_at INTEGER);
 
 -- table schema_migrations
 CREATE TABLE schema_migrations (

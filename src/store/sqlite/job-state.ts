@@ -7,8 +7,8 @@ import type { JobState } from '../types.ts';
 import type { StatementCache } from './connection.ts';
 import { jobStateFromRow, toMs, type JobStateRow } from './rows.ts';
 
-const SELECT_JOB_STATE = `SELECT job, paused, last_fire_at FROM job_state WHERE job = ?`;
-const SELECT_JOB_STATES = `SELECT job, paused, last_fire_at FROM job_state ORDER BY job`;
+const SELECT_JOB_STATE = `SELECT job, paused, last_fire_at, hold, hold_reason, hold_since FROM job_state WHERE job = ?`;
+const SELECT_JOB_STATES = `SELECT job, paused, last_fire_at, hold, hold_reason, hold_since FROM job_state ORDER BY job`;
 const UPSERT_PAUSED = `INSERT INTO job_state (job, paused) VALUES (?, ?)
   ON CONFLICT (job) DO UPDATE SET paused = excluded.paused`;
 const UPSERT_LAST_FIRE = `INSERT INTO job_state (job, last_fire_at) VALUES (?, ?)
@@ -16,7 +16,7 @@ const UPSERT_LAST_FIRE = `INSERT INTO job_state (job, last_fire_at) VALUES (?, ?
 
 export function getJobStateRow(sql: StatementCache, job: string): JobState {
   const row = sql.get<[string], JobStateRow>(SELECT_JOB_STATE).get(job);
-  return row === undefined ? { job, paused: false, last_fire_at: null } : jobStateFromRow(row);
+  return row === undefined ? { job, paused: false, last_fire_at: null, hold: null } : jobStateFromRow(row);
 }
 
 export function listJobStateRows(sql: StatementCache): JobState[] {

@@ -3,6 +3,7 @@
  * strings outside; booleans are 0/1 inside.
  */
 import { StoreError } from '../errors.ts';
+import { holdFromRow } from './containment.ts';
 import type { JobState, LockRecord, Run, RunReason, RunStatus, RunTrigger } from '../types.ts';
 
 export interface RunRow {
@@ -25,6 +26,7 @@ export interface RunRow {
   chain_id: string;
   error: string | null;
   heartbeat_at: number | null;
+  retry_after_at: number | null;
 }
 
 export interface LockRow {
@@ -42,6 +44,9 @@ export interface JobStateRow {
   job: string;
   paused: number;
   last_fire_at: number | null;
+  hold: string | null;
+  hold_reason: string | null;
+  hold_since: number | null;
 }
 
 /** Parses a caller's ISO time; `field` names the argument in the error. */
@@ -82,6 +87,7 @@ export function runFromRow(row: RunRow): Run {
     chain_id: row.chain_id,
     error: row.error,
     heartbeat_at: toIsoOrNull(row.heartbeat_at),
+    retry_after_at: toIsoOrNull(row.retry_after_at),
   };
 }
 
@@ -99,5 +105,5 @@ export function lockFromRow(row: LockRow): LockRecord {
 }
 
 export function jobStateFromRow(row: JobStateRow): JobState {
-  return { job: row.job, paused: row.paused !== 0, last_fire_at: toIsoOrNull(row.last_fire_at) };
+  return { job: row.job, paused: row.paused !== 0, last_fire_at: toIsoOrNull(row.last_fire_at), hold: holdFromRow(row) };
 }

@@ -14,11 +14,11 @@ import type { StatementCache } from './connection.ts';
 import { toMs, type RunRow } from './rows.ts';
 
 const RUN_COLUMNS = `id, job, attempt, status, reason, "trigger", exit_code, signal, scheduled_at, started_at,
-  ended_at, duration_ms, pid, degraded, orphans_killed, node, chain_id, error, heartbeat_at`;
+  ended_at, duration_ms, pid, degraded, orphans_killed, node, chain_id, error, heartbeat_at, retry_after_at`;
 
 const INSERT_RUN = `INSERT INTO runs (${RUN_COLUMNS}) VALUES (@id, @job, @attempt, @status, @reason, @trigger,
   @exit_code, @signal, @scheduled_at, @started_at, @ended_at, @duration_ms, @pid, @degraded, @orphans_killed, @node,
-  @chain_id, @error, @heartbeat_at)`;
+  @chain_id, @error, @heartbeat_at, @retry_after_at)`;
 const SELECT_RUN = `SELECT ${RUN_COLUMNS} FROM runs WHERE id = ?`;
 const MARK_RUNNING = `UPDATE runs SET status = 'running', started_at = ? WHERE id = ? AND status = 'queued'`;
 const FINISH_RUNNING = `UPDATE runs SET status = ?, reason = ?, exit_code = ?, signal = ?, ended_at = ?,
@@ -67,6 +67,7 @@ export function newRunRow(run: NewRun, state: RunState): RunRow {
     chain_id: run.chain_id,
     error: final?.error ?? null,
     heartbeat_at: null,
+    retry_after_at: null,
   };
 }
 

@@ -10,6 +10,8 @@
 import type { Database as Db } from 'better-sqlite3';
 import { StoreError } from '../errors.ts';
 import type {
+  BreakerRecord,
+  JobHold,
   ChannelBacklog,
   CheckRecord,
   CheckSpec,
@@ -85,6 +87,16 @@ import {
   resolveIncidentRows,
   updateIncidentRow,
 } from './incidents.ts';
+import {
+  closeBreakerRow,
+  insertOutputRow,
+  openBreakerRow,
+  openBreakerRows,
+  pruneOutputRows,
+  setHoldRow,
+  setRetryAfterRow,
+  sumOutputRows,
+} from './containment.ts';
 
 /**
  * Opens (creating if missing, unless read-only) the state database at `path`. Call `migrate()` before anything else.
@@ -259,6 +271,40 @@ class SqliteStore implements Store {
 
   async pruneRuns(opts: { keepPerJob: number; olderThan: string }): Promise<PruneResult> {
     return this.#do(() => ({ deleted: pruneRunRows(this.#sql, opts.keepPerJob, opts.olderThan) }));
+  }
+
+  // Containment (containment.ts)
+
+  async setJobHold(job: string, hold: JobHold | null): Promise<void> {
+    this.#do(() => setHoldRow(this.#sql, job, hold));
+  }
+
+  async setRunRetryAfter(runId: string, at: string): Promise<boolean> {
+    return this.#do(() => setRetryAfterRow(this.#sql, runId, at));
+  }
+
+  async recordOutput(entry: { job: string; run_id: string | null; outputs: number; spend: number; at: string }): Promise<void> {
+    this.#do(() => insertOutputRow(this.#sql, entry));
+  }
+
+  async sumOutputs(jobs: readonly string[], since: string): Promise<{ outputs: number; spend: number }> {
+    return this.#do(() => sumOutputRows(this.#sql, jobs, since));
+  }
+
+  async openBreaker(breaker: BreakerRecord): Promise<boolean> {
+    return this.#do(() => openBreakerRow(this.#sql, breaker));
+  }
+
+  async closeBreaker(name: string): Promise<boolean> {
+    return this.#do(() => closeBreakerRow(this.#sql, name));
+  }
+
+  async listOpenBreakers(): Promise<BreakerRecord[]> {
+    return this.#do(() => openBreakerRows(this.#sql));
+  }
+
+  async pruneOutputs(olderThan: string): Promise<PruneResult> {
+    return this.#do(() => ({ deleted: pruneOutputRows(this.#sql, olderThan) }));
   }
 
   async recordHeartbeat(runId: string, at: string): Promise<boolean> {

@@ -5,7 +5,7 @@ import { at, type StoreContext } from './fixtures.ts';
 export function describeJobState(ctx: StoreContext): void {
   describe('job state', () => {
     it('reads defaults for a job it has never seen, without creating it', async () => {
-      expect(await ctx.store.getJobState('scan')).toEqual({ job: 'scan', paused: false, last_fire_at: null });
+      expect(await ctx.store.getJobState('scan')).toEqual({ job: 'scan', paused: false, last_fire_at: null, hold: null });
       expect(await ctx.store.listJobStates()).toEqual([]);
     });
 
@@ -13,13 +13,13 @@ export function describeJobState(ctx: StoreContext): void {
       await ctx.store.setPaused('scan', true);
       await ctx.store.setLastFire('scan', at(60_000));
       await ctx.store.setLastFire('writer', at(120_000));
-      expect(await ctx.store.getJobState('scan')).toEqual({ job: 'scan', paused: true, last_fire_at: at(60_000) });
+      expect(await ctx.store.getJobState('scan')).toEqual({ job: 'scan', paused: true, last_fire_at: at(60_000), hold: null });
 
       await ctx.store.setPaused('scan', false);
       await ctx.store.setLastFire('scan', at(180_000));
       expect(await ctx.store.listJobStates()).toEqual([
-        { job: 'scan', paused: false, last_fire_at: at(180_000) },
-        { job: 'writer', paused: false, last_fire_at: at(120_000) },
+        { job: 'scan', paused: false, last_fire_at: at(180_000), hold: null },
+        { job: 'writer', paused: false, last_fire_at: at(120_000), hold: null },
       ]);
     });
 

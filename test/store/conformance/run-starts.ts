@@ -30,6 +30,7 @@ export function describeRunStarts(ctx: StoreContext): void {
         chain_id: run.id,
         error: null,
         heartbeat_at: null,
+        retry_after_at: null,
       });
       expect(await ctx.store.getRun(run.id)).toEqual(result.run);
       expect(await ctx.store.getLock('scan')).toEqual({

@@ -7,6 +7,7 @@
  */
 import { migration0001 } from './0001_initial.ts';
 import { migration0002 } from './0002_watching.ts';
+import { migration0003 } from './0003_containment.ts';
 
 export interface Migration {
   version: number;
@@ -16,4 +17,4 @@ export interface Migration {
   sql: string;
 }
 
-export const MIGRATIONS: readonly Migration[] = [migration0001, migration0002];
+export const MIGRATIONS: readonly Migration[] = [migration0001, migration0002, migration0003];
