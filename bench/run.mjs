@@ -1,15 +1,19 @@
 /**
  * Runs every benchmark in turn (each is also runnable alone) and prints their verdicts together.
- * `--quick` passes through for a fast smoke pass (about 1.5 minutes); other flags go to every benchmark, so use them
- * only with `--only NAME`.
+ * `--quick` passes through for a fast smoke pass (about 3 minutes); other flags go to every benchmark, so use them
+ * only with `--only NAME`. ping-throughput needs wrk and crash-loop-vs-pm2 needs PM2 (scripts/install-bench-deps.sh).
  *
- * Usage: node bench/run.mjs [--quick] [--only schedule-jitter|idle|status-time|tree-kill]   (npm run bench -- --quick)
+ * Usage: node bench/run.mjs [--quick]
+ *          [--only schedule-jitter|idle|status-time|tree-kill|ping-throughput|check-down-latency|crash-loop-vs-pm2]
+ *          (npm run bench -- --quick)
  */
 import { spawn } from 'node:child_process';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-const BENCHES = ['schedule-jitter', 'idle', 'status-time', 'tree-kill'];
+const BENCHES = [
+  'schedule-jitter', 'idle', 'status-time', 'tree-kill', 'ping-throughput', 'check-down-latency', 'crash-loop-vs-pm2',
+];
 const here = dirname(fileURLToPath(import.meta.url));
 const argv = process.argv.slice(2);
 const onlyAt = argv.indexOf('--only');
@@ -45,6 +49,6 @@ for (const name of only ? [only] : BENCHES) {
 process.stdout.write('\n=== summary ===\n');
 for (const { name, code, result } of outcomes) {
   const verdict = code !== 0 || !result ? `FAILED TO RUN (exit ${code})` : result.goal_met ? 'goal met' : 'goal NOT met';
-  process.stdout.write(`${name.padEnd(16)} ${verdict}\n`);
+  process.stdout.write(`${name.padEnd(20)} ${verdict}\n`);
 }
 process.exitCode = outcomes.some((o) => o.code !== 0 || !o.result) ? 1 : 0;

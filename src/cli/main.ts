@@ -3,6 +3,7 @@ import { Command, CommanderError } from 'commander';
 import { VERSION } from '../version.ts';
 import { CliError, EXIT_FAILED, EXIT_OK, EXIT_USAGE } from './errors.ts';
 import { registerHeartbeat } from './commands/heartbeat.ts';
+import { registerOutput, registerRetryAfter } from './commands/output.ts';
 
 type Register = (program: Command) => void;
 
@@ -10,7 +11,7 @@ type Register = (program: Command) => void;
  * Commands that run inside jobs every few seconds get a program holding only themselves: the other commands import
  * the config (zod, yaml) and the store, which take several times longer to load than these take to run.
  */
-const LIGHT_COMMANDS: Record<string, Register> = { heartbeat: registerHeartbeat };
+const LIGHT_COMMANDS: Record<string, Register> = { heartbeat: registerHeartbeat, output: registerOutput, 'retry-after': registerRetryAfter };
 
 async function everyCommand(): Promise<Register[]> {
   const [init, validate, up, status, run, logs, history, pause, exec, incidents, ping] = await Promise.all([
@@ -39,6 +40,8 @@ async function everyCommand(): Promise<Register[]> {
     incidents.registerIncidents,
     ping.registerPing,
     registerHeartbeat,
+    registerOutput,
+    registerRetryAfter,
   ];
 }
 

@@ -49,7 +49,7 @@ export const DEFAULTS = {
     memory: null,
     cpu: null,
     logs: { max_size: '10M', keep: 5, compress: true },
-    breaker: { group: null },
+    breaker: { group: null, stop_running: false },
     budget: null,
     queue: null,
     after: { on_stale: 'degrade' },
@@ -107,3 +107,26 @@ export const CREATED_CHECK = { every: '1d', grace: '1h' } as const;
 /** While healthy, the daemon GETs `self_ping` this often (Healthchecks.io's own default period is a day; a minute
  * lets an outside check with a few minutes' grace notice a dead daemon quickly). */
 export const SELF_PING_EVERY = '1m';
+
+/**
+ * How often the daemon looks for copies of a job running outside nightshift (process.duplicate), while the job runs
+ * or is about to (src/watch/duplicate-watch.ts); also once right before each run starts. A scan reads one small
+ * /proc file per process: a few ms on a VPS. Not a config key yet.
+ */
+export const DUPLICATE_SCAN_EVERY = '30s';
+
+/**
+ * Per-run limits (jobs' `memory:` and `cpu:`). `sample_every`: how often a run with a memory limit is looked at — its
+ * tree's RSS where no cgroup enforces the limit, else the cgroup's OOM-kill count; a leak of 100 MB/s overshoots by
+ * about 50 MB before the kill. `rss_search_every`: how often the RSS sampling looks for the run's processes anew in
+ * all of /proc (about 17 ms of CPU per 90 host processes; the samples between re-read only those found).
+ * `cpu_period`: the CFS period a `cpu:` quota is a share of (`cpu: 50%` = 50 ms of CPU per 100 ms, the kernel's
+ * default period). Not config keys.
+ */
+export const RUN_LIMITS = { sample_every: '500ms', rss_search_every: '2s', cpu_period: '100ms' } as const;
+
+/**
+ * Admission (`limits.min_available_memory`): while MemAvailable is below the floor a due run waits queued, looked at
+ * again every `recheck`; after `max_wait` it is skipped (`reason: memory`) rather than waiting forever. Not config keys.
+ */
+export const ADMISSION = { recheck: '5s', max_wait: '10m' } as const;

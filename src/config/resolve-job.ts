@@ -51,7 +51,15 @@ export function resolveJob(name: string, job: JobInput, configDir: string): JobC
       keep: job.logs?.keep ?? JOB.logs.keep,
       compress: job.logs?.compress ?? JOB.logs.compress,
     },
-    breaker: job.breaker === undefined ? null : { outputs: job.breaker.outputs, perMs: job.breaker.per, group: job.breaker.group ?? JOB.breaker.group },
+    breaker:
+      job.breaker === undefined
+        ? null
+        : {
+            outputs: job.breaker.outputs,
+            perMs: job.breaker.per,
+            group: job.breaker.group ?? JOB.breaker.group,
+            stopRunning: job.breaker.stop_running ?? JOB.breaker.stop_running,
+          },
     budget: job.budget === undefined ? JOB.budget : { spend: job.budget.spend, perMs: job.budget.per },
     queue: job.queue ?? JOB.queue,
     after: job.after === undefined ? null : { job: job.after.job, maxAgeMs: job.after.max_age, onStale: job.after.on_stale ?? JOB.after.on_stale },

@@ -48,6 +48,8 @@ export interface BreakerConfig {
   perMs: number;
   /** Jobs sharing a group share one breaker; null = the job's own. */
   group: string | null;
+  /** Kill the running runs behind it when it opens. */
+  stopRunning: boolean;
 }
 
 export interface SpendBudget {

@@ -106,6 +106,14 @@ export function formatSize(bytes: number): string {
   return `${bytes}B`;
 }
 
+/** `536870912` → `512M`, `555745280` → `530M`, `1288490188` → `1.2G`: rounded, for messages about measured sizes. */
+export function formatSizeApprox(bytes: number): string {
+  for (const [prefix, size] of [['T', 1024 ** 4], ['G', 1024 ** 3], ['M', 1024 ** 2], ['K', 1024]] as const) {
+    if (bytes >= size) return `${Number((bytes / size).toFixed(bytes >= 10 * size ? 0 : 1))}${prefix}`;
+  }
+  return `${bytes}B`;
+}
+
 /** `10/1h` → `{ count: 10, perMs: 3600000 }`. */
 export function parseRate(input: string): Rate {
   const text = input.trim();

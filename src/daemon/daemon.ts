@@ -1,6 +1,6 @@
 import { mkdir } from 'node:fs/promises';
 import { randomUUID } from 'node:crypto';
-import type { ResolvedConfig } from '../config/types.ts';
+import type { JobConfig, ResolvedConfig } from '../config/types.ts';
 import type { Run, Store } from '../store/types.ts';
 import { FINISHED_STATUSES } from '../store/types.ts';
 import { openStore } from '../store/open.ts';
@@ -22,9 +22,12 @@ import { describeGaps, notYetEnforced } from './feature-gaps.ts';
 import { HostProcesses } from '../scheduler/host-processes.ts';
 import { LogManager } from '../runner/output/log-manager.ts';
 import { detectRunCgroups, type RunCgroups } from '../runner/cgroup.ts';
+import { describeLimitSupport, detectRunLimits, unenforcedLimits, type RunLimitSupport } from '../runner/cgroup-limits.ts';
 import { ServiceSupervisor } from '../supervisor/services.ts';
 import { RunTails } from '../runner/output/run-tails.ts';
 import { Watching } from './watching.ts';
+import { Containment } from '../supervisor/containment.ts';
+import { Admission, describeRefusal } from '../supervisor/admission.ts';
 import type { PingIntake } from '../http/ping-intake.ts';
 import type { CheckSnapshot } from '../watch/check-watcher.ts';
 
@@ -61,6 +64,7 @@ export class Daemon implements ControlPlane {
   private readonly services: ServiceSupervisor;
   private readonly tails = new RunTails();
   readonly watching: Watching;
+  private readonly containment: Containment;
   readonly runTokens = new RunTokens(randomUUID());
   private token = '';
   private server: RunningServer | null = null;
@@ -70,6 +74,8 @@ export class Daemon implements ControlPlane {
   private readonly pidStart: number | null;
   /** Where runs get their cgroups (detected once at start); null: marker and process group only. */
   private readonly cgroups: RunCgroups | null;
+  /** How memory and cpu limits are enforced on this host (cgroup v2 or v1, RSS sampling, or not at all for cpu). */
+  private readonly limits: RunLimitSupport;
 
   private constructor(
     options: DaemonOptions,
@@ -77,9 +83,11 @@ export class Daemon implements ControlPlane {
     host: HostProcesses,
     pidStart: number | null,
     cgroups: RunCgroups | null,
+    limits: RunLimitSupport,
   ) {
     this.options = options;
     this.cgroups = cgroups;
+    this.limits = limits;
     this.current = options.config;
     this.logger = options.logger;
     this.store = store;
@@ -90,6 +98,7 @@ export class Daemon implements ControlPlane {
       maxTotalBytes: options.config.logs.maxTotalBytes,
       minFreeDisk: options.config.logs.minFreeDisk,
     });
+    const admission = new Admission({ procRoot: options.procRoot, minAvailableBytes: () => this.current.limits.minAvailableMemoryBytes, logger: this.logger });
     this.dispatcher = new Dispatcher({
       store,
       launcher: new ProcessLauncher({
@@ -97,6 +106,7 @@ export class Daemon implements ControlPlane {
         daemonUrl: () => this.url(),
         tokens: this.runTokens,
         cgroups,
+        limits,
       }),
       probe: this.host,
       logger: this.logger,
@@ -106,6 +116,15 @@ export class Daemon implements ControlPlane {
       sameHost: options.config.store.kind === 'sqlite',
       pidStart,
       killExternal: (holder, graceMs) => this.host.killHolder(holder, graceMs),
+      admit: async () => {
+        const result = await admission.check();
+        return result.ok ? null : describeRefusal(result);
+      },
+      // Containment is made after the dispatcher (it needs the incidents, which need the dispatcher's events).
+      policy: {
+        blockStart: (job, trigger, state) => this.containment.blockStart(job, trigger, state),
+        reviewEnd: (job, run, end) => this.containment.reviewEnd(job, run, end),
+      },
     });
     this.scheduler = new Scheduler({
       store,
@@ -114,7 +133,6 @@ export class Daemon implements ControlPlane {
       jobs: () => this.current.jobs,
       startedAtMs: this.startedAt,
     });
-    this.services = new ServiceSupervisor({ store, dispatcher: this.dispatcher, logger: this.logger, jobs: () => this.current.jobs });
     this.watching = new Watching({
       store,
       logger: this.logger,
@@ -123,6 +141,24 @@ export class Daemon implements ControlPlane {
       tails: this.tails,
       cancelRun: (runId, reason) => this.dispatcher.cancel(runId, reason),
       baseUrl: () => this.url(),
+      procRoot: options.procRoot,
+    });
+    this.containment = new Containment({
+      store,
+      logger: this.logger,
+      config: () => this.current,
+      incidents: this.watching.incidents,
+      tails: this.tails,
+      activeRuns: () => this.dispatcher.activeRuns(),
+      cancel: (runId, reason) => this.dispatcher.cancel(runId, reason),
+    });
+    this.services = new ServiceSupervisor({
+      store,
+      dispatcher: this.dispatcher,
+      logger: this.logger,
+      jobs: () => this.current.jobs,
+      incidents: this.watching.incidents,
+      tails: this.tails,
     });
   }
 
@@ -136,7 +172,9 @@ export class Daemon implements ControlPlane {
     host.useCgroups(cgroups);
     if (cgroups) options.logger.info({ cgroup: cgroups.base }, `runs are tracked in cgroup ${cgroups.base}`);
     else options.logger.info('no writable cgroup v2: runs are tracked by marker and process group only');
-    const daemon = new Daemon(options, store, host, await host.startTimeOf(process.pid), cgroups);
+    const limits = await detectRunLimits({ cgroups, procRoot: options.procRoot, logger: options.logger });
+    options.logger.info({ memory: limits.memory, cpu: limits.cpu }, describeLimitSupport(limits));
+    const daemon = new Daemon(options, store, host, await host.startTimeOf(process.pid), cgroups, limits);
     try {
       await daemon.boot();
       return daemon;
@@ -159,7 +197,7 @@ export class Daemon implements ControlPlane {
       jobs: config.jobs,
       killMarked: (run, graceMs) => this.host.killMarked(run.id, run.pid, graceMs),
     });
-    const gaps = notYetEnforced(config);
+    const gaps = [...notYetEnforced(config), ...unenforcedLimits(Object.values(config.jobs), this.limits)];
     if (gaps.length) this.logger.warn({ keys: gaps }, describeGaps(gaps));
     if (recovered.lost.length) this.logger.warn({ lost: recovered.lost.length, retried: recovered.retried }, 'recovered runs left by a previous daemon');
     this.server = await listen(createApp(this), config.http.host, this.options.port ?? config.http.port);
@@ -191,6 +229,7 @@ export class Daemon implements ControlPlane {
     );
     if (needsRestart.length) this.logger.warn({ keys: needsRestart }, 'these settings change only on a daemon restart');
     this.current = { ...next, stateDir: this.current.stateDir, store: this.current.store, http: this.current.http, node: this.current.node };
+    await this.containment.reload();
     await this.scheduler.reload();
     await this.watching.reload();
     await this.services.ensureAllRunning();
@@ -251,6 +290,8 @@ export class Daemon implements ControlPlane {
   async setPaused(job: string, paused: boolean): Promise<void> {
     await this.store.setPaused(job, paused);
     await this.watching.checks.setPaused(job, paused);
+    const config = this.current.jobs[job];
+    if (!paused && config) await this.resumeHeld(config);
     this.logger.info({ job }, paused ? 'job paused' : 'job resumed');
     if (!paused) {
       this.scheduler.wake();
@@ -299,6 +340,31 @@ export class Daemon implements ControlPlane {
     return this.watching.metrics.render();
   }
 
+  async reportOutput(runId: string, outputs: number, spend: number): Promise<boolean> {
+    const run = await this.store.getRun(runId);
+    if (run?.status !== 'running') return false;
+    await this.containment.recordOutput(run, outputs, spend);
+    return true;
+  }
+
+  async setRetryAfter(runId: string, afterMs: number): Promise<string | null> {
+    const at = iso(Date.now() + afterMs);
+    return (await this.store.setRunRetryAfter(runId, at)) ? at : null;
+  }
+
+  /**
+   * `resume` also lifts a hold (halted, crash_loop) and closes the job's breakers. A crash-looping service waiting
+   * out its longest backoff is started now: the operator says it is fixed.
+   */
+  private async resumeHeld(job: JobConfig): Promise<void> {
+    const held = (await this.store.getJobState(job.name)).hold;
+    await this.containment.resume(job);
+    if (job.kind !== 'service' || held === null) return;
+    for (const queued of await this.store.listRuns({ job: job.name, statuses: ['queued'], limit: 10 })) {
+      await this.store.cancelQueuedRun(queued.id, { status: 'skipped', reason: null, exit_code: null, signal: null, ended_at: iso(Date.now()), error: 'replaced by a start after resume' });
+    }
+  }
+
   reportError(context: string, error: unknown): void {
     this.logger.error({ err: error }, context);
   }
@@ -323,6 +389,8 @@ export class Daemon implements ControlPlane {
 
   private async prune(): Promise<void> {
     await this.cgroups?.sweepEmpty(); // run cgroups a survivor held at the run's end, once it is gone
+    await this.limits.v1Memory?.sweepEmpty();
+    await this.limits.v1Cpu?.sweepEmpty();
     const { keepRunsPerJob, maxAgeMs } = this.current.history;
     try {
       const { deleted } = await this.store.pruneRuns({ keepPerJob: keepRunsPerJob, olderThan: iso(Date.now() - maxAgeMs) });

@@ -17,6 +17,9 @@ import { RunWatch, type RunEvents } from '../watch/run-watch.ts';
 import { SelfPing } from '../watch/self-ping.ts';
 import { StallWatcher } from '../watch/stall-watcher.ts';
 import { Metrics } from '../http/metrics.ts';
+import { DuplicateScanner, type DuplicateProcess } from '../watch/duplicates.ts';
+import { DuplicateWatch, duplicateIncident } from '../watch/duplicate-watch.ts';
+import type { JobConfig } from '../config/types.ts';
 import { buildStatus } from '../status/build-status.ts';
 
 /** /healthz turns 503 when the event loop lags this much (a blocked loop delays every timer, kills included). */
@@ -33,6 +36,8 @@ export interface WatchingDeps {
   cancelRun: (runId: string, reason: 'stalled') => boolean;
   /** Where status is served from (for job states in /metrics). */
   baseUrl: () => string;
+  /** The /proc to scan for duplicate workers (tests use fixture trees). */
+  procRoot?: string;
 }
 
 export class Watching {
@@ -42,6 +47,7 @@ export class Watching {
   readonly stalls: StallWatcher;
   readonly loopLag = new LoopLag();
   readonly metrics: Metrics;
+  readonly duplicates: DuplicateWatch;
   readonly #runs: RunWatch;
   readonly #selfPing: SelfPing;
   readonly #deps: WatchingDeps;
@@ -52,7 +58,7 @@ export class Watching {
     this.incidents = new IncidentDesk({ store, logger, config });
     this.outbox = new OutboxSender({ store, logger, config, incidents: this.incidents });
     this.checks = new CheckWatcher({ store, logger, config, incidents: this.incidents });
-    this.#runs = new RunWatch({ events: deps.events, checks: this.checks, incidents: this.incidents, tails: deps.tails, logger, config });
+    this.#runs = new RunWatch({ store, events: deps.events, checks: this.checks, incidents: this.incidents, tails: deps.tails, logger, config });
     this.stalls = new StallWatcher({
       store,
       events: deps.events,
@@ -73,6 +79,13 @@ export class Watching {
       jobStates: async () => (await buildStatus({ config: config(), store, daemon: null, baseUrl: deps.baseUrl() })).jobs.map((job) => ({ name: job.name, state: job.state })),
       eventLoopLagSeconds: () => this.loopLag.lagMs / 1000,
     });
+    this.duplicates = new DuplicateWatch({
+      scanner: new DuplicateScanner({ procRoot: deps.procRoot }),
+      jobs: () => Object.values(config().jobs),
+      onFound: (job, pids) => this.#reportDuplicates(job, pids),
+      onCleared: async (job) => void (await this.incidents.resolve('process.duplicate', job.name)),
+      onError: (error) => logger.error({ err: error }, 'the duplicate scan failed'),
+    });
     this.#selfPing = new SelfPing({
       url: () => config().selfPing,
       healthy: async () => (await this.healthReasons()).length === 0,
@@ -82,6 +95,15 @@ export class Watching {
 
   /** Before the scheduler starts: run events from the first run on are watched. */
   async start(): Promise<void> {
+    this.#deps.events.on('run:started', this.#duplicatesOnStart);
+    this.#deps.events.on('run:ended', this.#duplicatesOnEnd);
+    // A duplicate reported by a previous daemon is watched until it is gone, so its incident can clear.
+    for (const incident of await this.#deps.store.listIncidents({ open: true, limit: 10_000 })) {
+      if (incident.kind !== 'process.duplicate') continue;
+      const job = this.#deps.config().jobs[incident.subject];
+      if (job) void this.duplicates.reportedBefore(job);
+      else await this.incidents.resolve('process.duplicate', incident.subject);
+    }
     this.#deps.events.on('run:ended', this.#observe);
     this.#deps.events.on('run:skipped', this.#observe);
     this.#runs.start();
@@ -101,7 +123,25 @@ export class Watching {
 
   readonly #observe = (run: Run): void => this.metrics.observeRunEnded(run);
 
+  /** run:started fires before the spawn: the scan right before a run starts (seed 001's second worker copy). */
+  readonly #duplicatesOnStart = (run: Run): void => {
+    const job = this.#deps.config().jobs[run.job];
+    if (job) void this.duplicates.runStarting(job);
+  };
+
+  readonly #duplicatesOnEnd = (run: Run): void => this.duplicates.runEnded({ name: run.job });
+
+  async #reportDuplicates(job: JobConfig, pids: DuplicateProcess[]): Promise<void> {
+    const input = duplicateIncident(job, pids);
+    const incident = await this.incidents.open(input);
+    // open() leaves an open incident as it was: a different set of copies must still show.
+    if (incident.summary !== input.summary) await this.#deps.store.updateIncident(incident.id, input.summary, { ...incident.detail, ...input.detail });
+  }
+
   async stop(): Promise<void> {
+    this.#deps.events.off('run:started', this.#duplicatesOnStart);
+    this.#deps.events.off('run:ended', this.#duplicatesOnEnd);
+    await this.duplicates.stop();
     this.#deps.events.off('run:ended', this.#observe);
     this.#deps.events.off('run:skipped', this.#observe);
     this.#selfPing.stop();

@@ -6,12 +6,13 @@ import { openStore } from '../store/open.ts';
 import type { RunResult } from '../runner/types.ts';
 import { LogManager } from '../runner/output/log-manager.ts';
 import { detectRunCgroups } from '../runner/cgroup.ts';
+import { detectRunLimits } from '../runner/cgroup-limits.ts';
 import { JOB_LOCK_PREFIX } from '../scheduler/dispatcher.ts';
 import { isHolderAlive } from '../scheduler/holder-liveness.ts';
 import { endDeadHoldersRun } from '../scheduler/reclaim.ts';
 import { HostProcesses } from '../scheduler/host-processes.ts';
 import { ProcessLauncher } from '../scheduler/run-launcher.ts';
-import { endFromResult } from '../scheduler/run-end.ts';
+import { describeMemoryKill, endFromResult } from '../scheduler/run-end.ts';
 import { teeSink } from './tee-sink.ts';
 import { newRunId } from '../util/ids.ts';
 import { humanDuration, iso } from '../util/time.ts';
@@ -89,6 +90,9 @@ async function supervise(options: ExecOptions, store: Store, run: Run): Promise<
     maxTotalBytes: config.logs.maxTotalBytes,
     minFreeDisk: config.logs.minFreeDisk,
   });
+  const cgroups = await detectRunCgroups();
+  // Only where the job has a limit: detection may create `nightshift-runs` in a cgroup v1 hierarchy.
+  const limited = job.memoryBytes !== null || job.cpuPercent !== null;
   const launcher = new ProcessLauncher({
     sinkFor: (j, runId) => {
       const sink = logs.sinkFor(j.name, runId, j.logs);
@@ -96,7 +100,8 @@ async function supervise(options: ExecOptions, store: Store, run: Run): Promise<
     },
     daemonUrl: () => `http://${config.http.host}:${config.http.port}`,
     tokens: null,
-    cgroups: await detectRunCgroups(),
+    cgroups,
+    limits: limited ? await detectRunLimits({ cgroups }) : null,
     ...(options.env ? { inheritedEnv: options.env } : {}),
   });
   const stop = options.signal ?? new AbortController().signal;
@@ -130,6 +135,7 @@ function exitCodeOf(result: RunResult): number {
 function noticeOf(job: JobConfig, result: RunResult): string | null {
   if (result.endedBy === 'timed_out') return `${job.name} timed out after ${humanDuration(job.timeoutMs ?? 0)}; its process tree was killed`;
   if (result.endedBy === 'start_failed') return result.startError;
+  if (result.memory?.exceeded) return `${job.name}: ${describeMemoryKill(result.memory)}; its process tree was killed`;
   if (result.endedBy === 'cancelled') return `${job.name} was stopped (${result.cancelReason ?? 'signal'}); its process tree was killed`;
   return null;
 }

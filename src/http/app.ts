@@ -3,6 +3,7 @@ import { Hono, type Context, type MiddlewareHandler } from 'hono';
 import { intParam } from './params.ts';
 import { pingRoutes } from './ping-routes.ts';
 import { watchRoutes } from './watch-routes.ts';
+import { runReportRoutes } from './run-report-routes.ts';
 import { RUN_STATUSES, FINISHED_STATUSES, type Run, type RunStatus } from '../store/types.ts';
 import { buildStatus } from '../status/build-status.ts';
 import { ApiError, unknownJob } from './errors.ts';
@@ -47,6 +48,7 @@ export function createApp(plane: ControlPlane): Hono {
   const api = new Hono();
   api.use('*', requireTokenForWrites(plane));
   api.route('/', watchRoutes(plane, (c) => new URL(c.req.url).origin));
+  api.route('/', runReportRoutes(plane));
 
   api.get('/status', async (c) => c.json(await statusOf(plane)));
   api.get('/jobs', async (c) => c.json((await statusOf(plane)).jobs));
@@ -108,8 +110,8 @@ export function createApp(plane: ControlPlane): Hono {
 function requireTokenForWrites(plane: ControlPlane): MiddlewareHandler {
   return async (c, next) => {
     if (c.req.method === 'GET' || c.req.method === 'HEAD') return next();
-    // A heartbeat carries the run's own token, which its route checks (watch-routes.ts).
-    if (c.req.path.endsWith('/heartbeat')) return next();
+    // What a run reports about itself carries the run's own token, which its route checks (run-report-routes.ts).
+    if (/\/runs\/[^/]+\/(heartbeat|outputs|retry-after)$/.test(c.req.path)) return next();
     const header = c.req.header('authorization') ?? '';
     const given = Buffer.from(header.startsWith('Bearer ') ? header.slice(7).trim() : '');
     const expected = Buffer.from(plane.apiToken());

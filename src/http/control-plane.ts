@@ -30,6 +30,10 @@ export interface ControlPlane {
   readonly pings: PingIntake;
   /** Records a heartbeat of a running run (a note goes into its log); false when it is not running. */
   heartbeat(runId: string, note: string | null): Promise<boolean>;
+  /** Records outputs and spend a running run reports (breakers, spend budgets); false when it is not running. */
+  reportOutput(runId: string, outputs: number, spend: number): Promise<boolean>;
+  /** Sets when a running run wants its retry (honoured when it exits 75); the ISO time, or null when not running. */
+  setRetryAfter(runId: string, afterMs: number): Promise<string | null>;
   /** Every check with its state now. */
   checks(): Promise<CheckSnapshot[]>;
   /** The run a per-run token (NIGHTSHIFT_RUN_TOKEN) was issued to, or null when it is not one of ours. */

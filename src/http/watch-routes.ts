@@ -1,11 +1,4 @@
-/**
- * The REST side of watching (DESIGN.md "HTTP"): checks and their pings, incidents, and run heartbeats.
- *
- * A heartbeat may come from the run itself, with its own token (NIGHTSHIFT_RUN_TOKEN, as a bearer header or in the
- * `?token=` that NIGHTSHIFT_HEARTBEAT_URL already carries, so `curl -fsS "$NIGHTSHIFT_HEARTBEAT_URL"` works), or
- * with the API token. A run's token is good for that run only.
- */
-import { timingSafeEqual } from 'node:crypto';
+/** The REST side of watching (DESIGN.md "HTTP"): checks and their pings, and incidents. Reading only. */
 import { Hono, type Context } from 'hono';
 import type { Incident } from '../store/types.ts';
 import type { CheckSnapshot } from '../watch/check-watcher.ts';
@@ -35,17 +28,6 @@ export function watchRoutes(plane: ControlPlane, baseUrl: (c: Context) => string
     return c.json(incidentJson(incident));
   });
 
-  const heartbeat = async (c: Context) => {
-    const runId = c.req.param('id') ?? '';
-    if (!mayActAsRun(plane, c, runId)) {
-      throw new ApiError(401, 'unauthorized', `a heartbeat needs this run's own token (NIGHTSHIFT_RUN_TOKEN, or the ?token= in NIGHTSHIFT_HEARTBEAT_URL) or the API token`);
-    }
-    if (!(await plane.heartbeat(runId, await noteOf(c)))) throw new ApiError(409, 'not_running', `run ${runId} is not running; a heartbeat only counts while it runs`);
-    return c.json({ run: runId, ok: true });
-  };
-  api.post('/runs/:id/heartbeat', heartbeat);
-  api.get('/runs/:id/heartbeat', heartbeat);
-
   return api;
 }
 
@@ -62,27 +44,4 @@ async function knownCheck(plane: ControlPlane, name: string): Promise<CheckSnaps
     throw new ApiError(404, 'unknown_check', `no check named '${name}' (${names.length ? `checks: ${names.join(', ')}` : 'there are no checks'})`);
   }
   return found;
-}
-
-function mayActAsRun(plane: ControlPlane, c: Context, runId: string): boolean {
-  const header = c.req.header('authorization') ?? '';
-  const token = header.startsWith('Bearer ') ? header.slice(7).trim() : (c.req.query('token') ?? '');
-  if (token === '') return false;
-  if (plane.runIdForToken(token) === runId) return true;
-  const given = Buffer.from(token);
-  const expected = Buffer.from(plane.apiToken());
-  return given.length === expected.length && timingSafeEqual(given, expected);
-}
-
-/** Longest heartbeat note kept (it goes into the run's log as one line). */
-const MAX_NOTE_CHARS = 500;
-
-/** `{ "note": "…" }` from a POST body, or `?note=`; anything else is no note (a heartbeat must never fail on it). */
-async function noteOf(c: Context): Promise<string | null> {
-  let note: unknown = c.req.query('note');
-  if (c.req.method === 'POST' && (c.req.header('content-type') ?? '').includes('application/json')) {
-    const body = (await c.req.json().catch(() => null)) as { note?: unknown } | null;
-    note = body?.note ?? note;
-  }
-  return typeof note === 'string' && note.trim() !== '' ? note.replace(/\s+/g, ' ').trim().slice(0, MAX_NOTE_CHARS) : null;
 }

@@ -3,9 +3,10 @@
  * its environment (kill-tree.ts). A process cannot leave its cgroup on its own; `cgroup.kill` (Linux 5.14+) SIGKILLs
  * every member at once, forks in flight included.
  *
- * Layout: `<cgroup2 mount><the daemon's own cgroup>/nightshift-runs/run-<run id>`. Only directories are created; no
- * controller is enabled (cgroup v2's "no internal processes" rule concerns domain controllers only, so the daemon may
- * sit in the parent of its run cgroups). Memory limits per run would enable `memory` in `nightshift-runs`; not yet.
+ * Layout: `<cgroup2 mount><the daemon's own cgroup>/nightshift-runs/run-<run id>`. Only directories are created
+ * here; enabling the `memory` and `cpu` controllers for the run cgroups, and writing the limits, is cgroup-limits.ts's
+ * (cgroup v2's "no internal processes" rule concerns domain controllers only, so without limits the daemon may sit in
+ * the parent of its run cgroups). The same directory layout serves the cgroup v1 hierarchies (cgroup-v1.ts).
  *
  * Optional by design (the issue's rule: "where a cgroup is writable, use it for the kill; the marker path must work
  * without one"): `detectRunCgroups` returns null on cgroup v1-only hosts, read-only mounts, or a non-root daemon
@@ -97,7 +98,7 @@ export function parseCgroup2Mounts(mountinfo: string): Cgroup2Mount[] {
 }
 
 /** mountinfo writes space, tab, newline and backslash as octal escapes (`\040`). */
-function unescapeMountField(field: string): string {
+export function unescapeMountField(field: string): string {
   return field.replace(/\\([0-7]{3})/g, (_, oct: string) => String.fromCharCode(parseInt(oct, 8)));
 }
 
@@ -150,6 +151,19 @@ export async function detectRunCgroups(opts: DetectOptions = {}): Promise<RunCgr
   const ownDir = cgroupDirOf(mounts, own);
   if (ownDir === null) return unavailable(`cgroup ${own} is not visible under any cgroup2 mount`, { mounts });
 
+  return runCgroupsUnder(ownDir, { dirName: opts.dirName, logger }, unavailable);
+}
+
+/**
+ * Creates `<ownDir>/nightshift-runs` (or `dirName`), sweeps what a killed daemon left in it, and returns it; null when
+ * this process may not write its own cgroup there. Shared by the cgroup v2 tree and the v1 hierarchies (cgroup-v1.ts).
+ */
+export async function runCgroupsUnder(
+  ownDir: string,
+  opts: { dirName?: string | undefined; logger?: CgroupLogger | undefined },
+  unavailable: (reason: string, fields?: Record<string, unknown>) => null,
+): Promise<RunCgroups | null> {
+  const logger = opts.logger;
   const base = join(ownDir, opts.dirName ?? RUN_CGROUPS_DIR);
   try {
     // Moving a child into a run cgroup writes the pid to its cgroup.procs and needs write access to the common
@@ -366,7 +380,7 @@ async function mkdirOrExists(path: string): Promise<void> {
  * cgroupfs files exist or do not; opening one with O_CREAT (what writeFile does) would, on a fixture tree, create a
  * file where the kernel has none (cgroup.kill before 5.14). So: O_WRONLY only, one write() of the whole value.
  */
-function writeExistingSync(path: string, value: string): void {
+export function writeExistingSync(path: string, value: string): void {
   const fd = openSync(path, constants.O_WRONLY);
   try {
     writeSync(fd, value);
@@ -375,7 +389,7 @@ function writeExistingSync(path: string, value: string): void {
   }
 }
 
-async function writeExisting(path: string, value: string): Promise<void> {
+export async function writeExisting(path: string, value: string): Promise<void> {
   const handle = await open(path, constants.O_WRONLY);
   try {
     await handle.write(value);
@@ -384,7 +398,7 @@ async function writeExisting(path: string, value: string): Promise<void> {
   }
 }
 
-function errCode(err: unknown): string {
+export function errCode(err: unknown): string {
   const code = (err as NodeJS.ErrnoException | null)?.code;
   return typeof code === 'string' ? code : String(err);
 }

@@ -121,6 +121,20 @@ export class ProcReader {
     }
   }
 
+  /**
+   * Resident memory in bytes: `VmRSS` of /proc/PID/status (in kB there, so no page size is needed); 0 for a process
+   * without one (a kernel thread); null when gone or unreadable.
+   */
+  async readRssBytes(pid: number): Promise<number | null> {
+    try {
+      const status = await withFdRetry(() => readFile(join(this.root, String(pid), 'status'), 'utf8'));
+      const match = /^VmRSS:\s+(\d+) kB$/m.exec(status);
+      return match ? Number(match[1]) * 1024 : 0;
+    } catch {
+      return null;
+    }
+  }
+
   /** Whether the process's environment holds `NIGHTSHIFT_RUN_ID=<runId>` (false when unreadable or gone). */
   async hasMarker(pid: number, runId: string, markerVar: string = RUN_MARKER_VAR): Promise<boolean> {
     try {

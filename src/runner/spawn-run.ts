@@ -10,6 +10,9 @@
  *   (kill-tree.ts), and after the main process exits whatever still carries the marker is an orphan and is killed.
  * - where the host has a writable cgroup v2 (`opts.cgroups`, cgroup.ts), the child is also moved into a cgroup of
  *   the run's own, which the kill and the orphan sweep include, and which is removed when the run is over.
+ * - a memory limit and a CPU quota (run-limits.ts) are written into the run's cgroups before the child moves in; a
+ *   memory limit without a cgroup is enforced by sampling. Either way, hitting it ends the run like a cancel with
+ *   reason `memory` — also when the kernel's OOM kill of the main process looks like an exit.
  * - stdout/stderr are read continuously and handed to the sink, which never blocks: a child can never stall on a
  *   full pipe because its output is slow to reach the disk.
  */
@@ -21,8 +24,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { adoptDescendants } from './cgroup.ts';
 import { killTree } from './kill-tree.ts';
 import { ProcReader } from './proc.ts';
+import { RunLimits } from './run-limits.ts';
 import { describeStartError } from './start-error.ts';
-import { RUN_MARKER_VAR, type RunResult, type RunSpec, type StartOptions } from './types.ts';
+import { MEMORY_REASON, RUN_MARKER_VAR, type RunResult, type RunSpec, type StartOptions } from './types.ts';
 
 /**
  * After the main process exited by itself, its leftovers get SIGTERM and at most this long (or kill_grace, if
@@ -63,6 +67,8 @@ export async function runProcess(spec: RunSpec, opts: StartOptions = {}): Promis
     startError: null,
     orphansKilled: 0,
     survivors: 0,
+    memory: null,
+    cpu: null,
     ...fields,
     durationMs: Math.round(performance.now() - t0),
   });
@@ -75,6 +81,7 @@ export async function runProcess(spec: RunSpec, opts: StartOptions = {}): Promis
 
   // Made before the spawn, so that moving the child in is a single write in the tick spawn() returns.
   const cgroup = opts.cgroups?.forRun(spec.runId) ?? null;
+  const limits = RunLimits.prepare(spec, cgroup, opts.limits); // limits in place before the child moves in
   const [file, args]: [string, string[]] =
     spec.command.kind === 'shell'
       ? ['/bin/sh', ['-c', spec.command.script]]
@@ -92,7 +99,7 @@ export async function runProcess(spec: RunSpec, opts: StartOptions = {}): Promis
   } catch (err) {
     // Synchronous throws are argument problems (a NUL byte in cwd or argv, an invalid uid).
     spec.output.end();
-    await cgroup?.remove();
+    await Promise.all([cgroup?.remove(), limits.remove()]);
     return result({ endedBy: 'start_failed', startError: await describeStartError(err, spec, file) });
   }
   // Into the run's cgroup at once: synchronously, before the event loop turns. This is not atomic with the spawn.
@@ -106,6 +113,7 @@ export async function runProcess(spec: RunSpec, opts: StartOptions = {}): Promis
   // wrapper that joins the cgroup before exec; a shell shim would turn a missing command into sh's exit 127 and lose
   // spawn's ENOENT (start_failed), so there is none. A failed move is logged by adopt(); the run goes on without.
   const adopted = cgroup !== null && child.pid !== undefined && cgroup.adopt(child.pid);
+  if (child.pid !== undefined) limits.adopt(child.pid);
 
   // A listener must stay for the whole life of the child: an unhandled 'error' (e.g. a failed kill) would crash the
   // daemon. Before a pid exists, 'error' is the spawn failure.
@@ -117,14 +125,17 @@ export async function runProcess(spec: RunSpec, opts: StartOptions = {}): Promis
     child.stdout?.destroy();
     child.stderr?.destroy();
     spec.output.end();
-    await cgroup?.remove();
+    await Promise.all([cgroup?.remove(), limits.remove()]);
     return result({ endedBy: 'start_failed', startError: await describeStartError(err, spec, file) });
   }
 
   const proc = new ProcReader();
   // Read now, synchronously: until the event loop turns, the child cannot have been reaped.
   const rootStartTime = proc.pidStartTimeSync(pid) ?? undefined;
-  const caughtUp = adopted ? adoptDescendants(cgroup, pid, proc, rootStartTime) : Promise.resolve(0);
+  const caughtUp = Promise.all([
+    adopted ? adoptDescendants(cgroup, pid, proc, rootStartTime) : 0,
+    limits.catchUp(pid, proc, rootStartTime),
+  ]);
   const run = new AbortController();
   let settle: (ending: Ending) => void = () => {};
   const ending = new Promise<Ending>((resolve) => (settle = resolve)); // the first settle wins
@@ -154,28 +165,35 @@ export async function runProcess(spec: RunSpec, opts: StartOptions = {}): Promis
     void waitUntil(deadline, run.signal).then((due) => due && settle({ by: 'timed_out' }));
   }
   const onAbort = (): void => settle({ by: 'cancelled', reason: reasonText(opts.signal?.reason) });
+  const overLimit = (): void => settle({ by: 'cancelled', reason: MEMORY_REASON });
+  limits.watch({ pgid: pid, notBeforeStartTime: rootStartTime, proc, signal: run.signal, onExceeded: overLimit });
   opts.signal?.addEventListener('abort', onAbort, { once: true });
 
-  const end = await ending;
+  let end = await ending;
   opts.signal?.removeEventListener('abort', onAbort);
   await caughtUp; // a few ms at most; the kill below must see what it moved
-  const sweep = { runId: spec.runId, pgid: pid, notBeforeStartTime: rootStartTime, signal: run.signal, proc, cgroup };
+  const members = cgroup ?? limits.membership; // a v1 memory cgroup finds escapees where there is no v2 one
+  const sweep = { runId: spec.runId, pgid: pid, notBeforeStartTime: rootStartTime, signal: run.signal, proc };
   let survivors = 0;
   let orphansKilled = 0;
 
   if (end.by !== 'exited') {
-    const killed = await killTree({ ...sweep, graceMs: spec.killGraceMs });
+    const killed = await killTree({ ...sweep, cgroup: members, graceMs: spec.killGraceMs });
     survivors = killed.survivors;
     await within(exited, EXIT_AFTER_KILL_MS, run.signal); // SIGKILLed: the exit is a moment away, unless stuck in D
   }
   if (exit.info !== null) {
     // The main process is gone: anything still marked (or still in its group) is an orphan.
-    const orphans = await killTree({ ...sweep, graceMs: Math.min(spec.killGraceMs, ORPHAN_GRACE_CAP_MS) });
+    const graceMs = Math.min(spec.killGraceMs, ORPHAN_GRACE_CAP_MS);
+    const orphans = await killTree({ ...sweep, cgroup: members, graceMs });
     orphansKilled = end.by === 'exited' ? orphans.killed : 0;
     survivors = orphans.survivors;
   }
+  const usage = await limits.finish(end.by === 'cancelled' && end.reason === MEMORY_REASON);
+  // The kernel's OOM kill can beat the guard to it: the main process died of SIGKILL and "exited". It was the limit.
+  if (end.by === 'exited' && usage.memory?.exceeded) end = { by: 'cancelled', reason: MEMORY_REASON };
   // Empty now unless something survived (then it stays for a later sweep, and `survivors` says so).
-  await cgroup?.remove();
+  await Promise.all([cgroup?.remove(), limits.remove()]);
 
   // The orphan sweep closed the pipes its victims held; give the rest a bounded moment to drain.
   if (!(await within(pipesClosed, PIPE_DRAIN_MS, run.signal))) {
@@ -193,6 +211,7 @@ export async function runProcess(spec: RunSpec, opts: StartOptions = {}): Promis
     cancelReason: end.by === 'cancelled' ? end.reason : null,
     orphansKilled,
     survivors,
+    ...usage,
   });
 }
 

@@ -5,6 +5,7 @@
  */
 import type { CommandSpec } from '../config/types.ts';
 import type { RunCgroups } from './cgroup.ts';
+import type { RunLimitSupport } from './cgroup-limits.ts';
 
 /** Where a run's stdout and stderr go. Writing must never block or throw; a sink drops what it cannot keep. */
 export interface OutputSink {
@@ -32,6 +33,10 @@ export interface RunSpec {
   timeoutMs: number | null;
   /** After SIGTERM, how long the tree has before SIGKILL. */
   killGraceMs: number;
+  /** Memory limit of the whole tree (`memory:`); over it the run ends `cancelled` with reason `memory`. Null: none. */
+  memoryBytes: number | null;
+  /** CPU quota in percent of one CPU (`cpu:`; 200 = two CPUs), where a cgroup can enforce it. Null: none. */
+  cpuPercent: number | null;
   output: OutputSink;
 }
 
@@ -54,7 +59,41 @@ export interface RunResult {
   survivors: number;
   /** Monotonic wall time from spawn to the end of cleanup. */
   durationMs: number;
+  /** The run's memory limit and what it used; null when it had no limit. */
+  memory: RunMemory | null;
+  /** The run's CPU quota and whether it was enforced; null when it had none. */
+  cpu: RunCpu | null;
 }
+
+/** How a run's memory limit was enforced, and what the run used. */
+export interface RunMemory {
+  limitBytes: number;
+  /**
+   * The most it used: the cgroup's own peak (memory.peak, or v1's max_usage_in_bytes; page cache included, as the
+   * kernel charges it), else the highest sample (of the cgroup's usage, or of the tree's total RSS); 0 when the
+   * run ended before its first sample.
+   */
+  peakBytes: number;
+  /** `cgroup`: the kernel enforced it (the OOM killer, inside the run's cgroup); `rss`: nightshift sampled the tree. */
+  via: 'cgroup' | 'rss';
+  /** Which cgroup hierarchy, for `via: 'cgroup'`; null for `rss`. */
+  cgroupVersion: 1 | 2 | null;
+  /** The limit ended the run: the kernel OOM-killed in its cgroup, or its sampled RSS went over. */
+  exceeded: boolean;
+  /** Processes of the run the kernel's OOM killer killed (0 for `rss`). */
+  oomKills: number;
+}
+
+/** A run's CPU quota: enforced through a cgroup, or not at all (no cpu controller this daemon may use). */
+export interface RunCpu {
+  percent: number;
+  enforced: boolean;
+  /** Which cgroup hierarchy enforced it; null when it was not enforced. */
+  cgroupVersion: 1 | 2 | null;
+}
+
+/** The cancel reason of a run ended for its memory (the store's `reason: memory`). */
+export const MEMORY_REASON = 'memory';
 
 export interface StartOptions {
   /** Aborting kills the whole tree (SIGTERM, then SIGKILL after killGraceMs) and ends the run as `cancelled`. */
@@ -66,6 +105,11 @@ export interface StartOptions {
    * run gets a cgroup of its own, and the kill also reaches what left the process group and cleared its environment.
    */
   cgroups?: RunCgroups | null;
+  /**
+   * How this host enforces `memory:` and `cpu:` (cgroup-limits.ts `detectRunLimits`, once per process, after the
+   * cgroups). Absent or null: a memory limit is enforced by sampling RSS, a CPU quota not at all.
+   */
+  limits?: RunLimitSupport | null;
 }
 
 /** The environment variable that marks every process started for a run, inherited by all its descendants. */

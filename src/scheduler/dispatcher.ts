@@ -11,6 +11,12 @@ import { resolveOverlap } from './overlap.ts';
 import { endFromResult } from './run-end.ts';
 import { endDeadHoldersRun } from './reclaim.ts';
 import type { RunLauncher } from './run-launcher.ts';
+import { PAUSE_ONLY, type RunPolicy } from './run-policy.ts';
+import { ADMISSION } from '../config/defaults.ts';
+import { parseDuration } from '../config/units.ts';
+
+const ADMISSION_RECHECK_MS = parseDuration(ADMISSION.recheck);
+const ADMISSION_MAX_WAIT_MS = parseDuration(ADMISSION.max_wait);
 
 /** What asks for a start: a schedule fire, an operator, a retry … */
 export interface StartRequest {
@@ -45,6 +51,13 @@ export interface DispatcherDeps {
   pidStart: number | null;
   /** Kills a lock holder outside this daemon (overlap: replace against an `exec` wrapper). */
   killExternal: (holder: LockRecord, killGraceMs: number) => Promise<void>;
+  /**
+   * Memory admission (limits.min_available_memory): why no run may start now, or null. A refused run waits queued,
+   * looked at again every ADMISSION_RECHECK, for at most ADMISSION_MAX_WAIT; then it is skipped (`reason: memory`).
+   */
+  admit?: () => Promise<string | null>;
+  /** Containment's say on starts and ends (src/supervisor/containment.ts); without one, only pauses hold a job. */
+  policy?: RunPolicy;
   now?: () => number;
 }
 
@@ -72,9 +85,13 @@ export class Dispatcher {
   private accepting = true;
   private pumping: Promise<void> | null = null;
   private pumpAgain = false;
+  private admissionTimer: NodeJS.Timeout | null = null;
+
+  private readonly policy: RunPolicy;
 
   constructor(deps: DispatcherDeps) {
     this.deps = deps;
+    this.policy = deps.policy ?? PAUSE_ONLY;
     this.now = deps.now ?? Date.now;
   }
 
@@ -86,13 +103,20 @@ export class Dispatcher {
     return [...this.active.keys()];
   }
 
+  /** The runs this daemon supervises now, as they were when they started. */
+  activeRuns(): Run[] {
+    return [...this.active.values()].map((a) => a.run);
+  }
+
   /** Handles one start request; resolves once the decision is recorded (not when the run ends). */
   async request(job: JobConfig, req: StartRequest): Promise<Run> {
     const run = this.newRun(job, req);
     const state = await this.deps.store.getJobState(job.name);
-    const automatic = req.trigger === 'schedule' || req.trigger === 'catch_up' || req.trigger === 'retry';
-    if (state.paused && automatic) return this.skip(run, 'paused');
+    const blocked = await this.policy.blockStart(job, req.trigger, state);
+    if (blocked !== null) return this.skip(run, blocked);
     if (!this.accepting || this.atCapacity()) return this.queue(run);
+    const refused = await this.memoryRefusal(job.name);
+    if (refused !== null) return this.queue(run); // waits for memory instead of starting into the OOM killer
     return this.startFresh(job, run);
   }
 
@@ -114,11 +138,20 @@ export class Dispatcher {
       return run;
     }
     const state = await this.deps.store.getJobState(job.name);
-    if (state.paused && run.trigger !== 'manual' && run.trigger !== 'api') {
-      await this.deps.store.cancelQueuedRun(run.id, this.skippedEnd('paused', null));
+    const blocked = await this.policy.blockStart(job, run.trigger, state);
+    if (blocked !== null) {
+      await this.deps.store.cancelQueuedRun(run.id, this.skippedEnd(blocked, null));
       return run;
     }
     if (!this.accepting || this.atCapacity()) return run;
+    const refused = await this.memoryRefusal(job.name);
+    if (refused !== null) {
+      if (this.now() - Date.parse(run.scheduled_at) > ADMISSION_MAX_WAIT_MS) {
+        await this.deps.store.cancelQueuedRun(run.id, this.skippedEnd('memory', `waited ${ADMISSION.max_wait} for memory: ${refused}`));
+        this.deps.logger.warn({ job: job.name, run: run.id }, `run skipped after waiting ${ADMISSION.max_wait} for memory: ${refused}`);
+      }
+      return run;
+    }
     let result: StartRunResult;
     try {
       result = await this.startWithReclaim((lock) => this.deps.store.startQueuedRun(run.id, lock, iso(this.now())), job, run.id);
@@ -182,6 +215,21 @@ export class Dispatcher {
     await all();
     // The last run's end starts a pump; let it finish before the caller closes the store under it.
     await this.pumping;
+  }
+
+  /** Why memory admission refuses a start now (and a recheck is scheduled), or null. */
+  private async memoryRefusal(job: string): Promise<string | null> {
+    const refused = (await this.deps.admit?.()) ?? null;
+    if (refused === null) return null;
+    this.deps.logger.warn({ job }, `a run of ${job} waits for memory: ${refused}`);
+    if (this.admissionTimer === null) {
+      this.admissionTimer = setTimeout(() => {
+        this.admissionTimer = null;
+        void this.pump();
+      }, ADMISSION_RECHECK_MS);
+      this.admissionTimer.unref();
+    }
+    return refused;
   }
 
   /** Kills every supervised run now (a second SIGTERM during shutdown). */
@@ -260,14 +308,25 @@ export class Dispatcher {
     } catch (error) {
       end = { ...this.failedEnd('start_failed'), error: error instanceof Error ? error.message : String(error) };
     }
+    const reviewed = await this.policy.reviewEnd(job, run, end).catch((error: unknown) => {
+      this.deps.logger.error({ err: error, run: run.id }, 'reviewing the end of a run failed; recording it as it is');
+      return { end, allowRetry: true, minDelayMs: 0 };
+    });
+    end = reviewed.end;
     // A service is brought back by its restart policy (ServiceSupervisor), not by retries.
     const decision =
       job.kind === 'service'
         ? ({ retry: false, why: 'services restart by their restart policy' } as const)
         : decideRetry(job.retries, run, end, await this.deps.store.countLostInChain(run.chain_id));
-    const retry: NewRun | null = decision.retry
-      ? this.newRun(job, { trigger: 'retry', scheduledAtMs: this.now() + decision.delayMs, attempt: run.attempt + 1, chainId: run.chain_id })
-      : null;
+    const retry: NewRun | null =
+      decision.retry && reviewed.allowRetry
+        ? this.newRun(job, {
+            trigger: 'retry',
+            scheduledAtMs: this.now() + Math.max(decision.delayMs, reviewed.minDelayMs),
+            attempt: run.attempt + 1,
+            chainId: run.chain_id,
+          })
+        : null;
     try {
       const ended = await this.deps.store.finishRun(run.id, end, retry);
       this.deps.logger.info(

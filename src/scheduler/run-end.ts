@@ -1,8 +1,9 @@
+import { formatSizeApprox } from '../config/units.ts';
 import type { RunEnd, RunReason } from '../store/types.ts';
-import type { RunResult } from '../runner/types.ts';
+import { MEMORY_REASON, type RunMemory, type RunResult } from '../runner/types.ts';
 
 /** Abort reasons that are run reasons of their own; any other cancellation ends `killed` with no reason code. */
-const KILL_REASONS: ReadonlySet<string> = new Set<RunReason>(['stalled', 'memory', 'replaced', 'shutdown']);
+const KILL_REASONS: ReadonlySet<string> = new Set<RunReason>(['stalled', 'memory', 'replaced', 'shutdown', 'breaker_open']);
 
 /** How the runner's result is recorded: the status and reason codes of the JSON contract. */
 export function endFromResult(result: RunResult, endedAt: string): RunEnd {
@@ -20,10 +21,26 @@ export function endFromResult(result: RunResult, endedAt: string): RunEnd {
       return { ...base, status: 'timed_out', reason: 'timeout' };
     case 'cancelled': {
       const reason = result.cancelReason;
+      if (reason === MEMORY_REASON && result.memory !== null) {
+        return { ...base, status: 'killed', reason: 'memory', error: describeMemoryKill(result.memory) };
+      }
       if (reason !== null && KILL_REASONS.has(reason)) return { ...base, status: 'killed', reason: reason as RunReason };
       return { ...base, status: 'killed', reason: null, error: `stopped by ${reason ?? 'request'}` };
     }
     case 'start_failed':
       return { ...base, status: 'failed', reason: 'start_failed' };
   }
+}
+
+/**
+ * The run's `error` when its memory limit ended it, naming who enforced it: `memory limit 512M exceeded (peak 530M,
+ * cgroup v2 OOM kill)`, or `… (peak 530M, sampled RSS of the run's processes)`.
+ */
+export function describeMemoryKill(memory: RunMemory): string {
+  const by =
+    memory.via === 'cgroup'
+      ? `cgroup v${memory.cgroupVersion ?? 2} OOM kill${memory.oomKills > 1 ? ` of ${memory.oomKills} processes` : ''}`
+      : "sampled RSS of the run's processes";
+  const [limit, peak] = [formatSizeApprox(memory.limitBytes), formatSizeApprox(memory.peakBytes)];
+  return `memory limit ${limit} exceeded (peak ${peak}, ${by})`;
 }

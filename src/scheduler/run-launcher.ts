@@ -2,6 +2,7 @@ import type { JobConfig } from '../config/types.ts';
 import type { Run } from '../store/types.ts';
 import type { OutputSink, RunResult } from '../runner/types.ts';
 import type { RunCgroups } from '../runner/cgroup.ts';
+import type { RunLimitSupport } from '../runner/cgroup-limits.ts';
 import { runProcess } from '../runner/spawn-run.ts';
 import { resolveUser } from '../runner/users.ts';
 import type { RunTokens } from '../security/run-token.ts';
@@ -21,6 +22,11 @@ export interface ProcessLauncherOptions {
   etcRoot?: string;
   /** From `detectRunCgroups()`, once per process: each run gets a cgroup for the kill. Absent or null: none. */
   cgroups?: RunCgroups | null;
+  /**
+   * From `detectRunLimits({ cgroups })`, once per process: how `memory:` and `cpu:` are enforced. Absent or null:
+   * memory limits by RSS sampling, CPU quotas not at all.
+   */
+  limits?: RunLimitSupport | null;
 }
 
 /** The real launcher: composes environment and user, then hands the command to the runner. */
@@ -49,9 +55,11 @@ export class ProcessLauncher implements RunLauncher {
         user: user ? { uid: user.uid, gid: user.gid } : null,
         timeoutMs: job.timeoutMs,
         killGraceMs: job.killGraceMs,
+        memoryBytes: job.memoryBytes,
+        cpuPercent: job.cpuPercent,
         output: this.options.sinkFor(job, run.id),
       },
-      { signal, onSpawn, cgroups: this.options.cgroups ?? null },
+      { signal, onSpawn, cgroups: this.options.cgroups ?? null, limits: this.options.limits ?? null },
     );
   }
 }

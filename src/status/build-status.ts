@@ -4,16 +4,21 @@ import type { Run, Store } from '../store/types.ts';
 import { Timeline } from '../scheduler/timeline.ts';
 import { iso } from '../util/time.ts';
 import { configuredChecks, viewChecks } from '../watch/check-plans.ts';
+import { heldState, type HeldState } from '../supervisor/holds.ts';
 import { checkJson, type CheckJson } from './check-json.ts';
 
-/** A job's state as `status` shows it. Later features add `crash_loop`, `halted`, `breaker_open`, `late`. */
-export type JobState = 'idle' | 'running' | 'queued' | 'backoff' | 'paused';
+/** A job's state as `status` shows it; the held ones (paused, halted, breaker_open, crash_loop) come first. */
+export type JobState = 'idle' | 'running' | 'queued' | 'backoff' | HeldState;
 
 export interface JobStatus {
   name: string;
   kind: JobKind;
   state: JobState;
   paused: boolean;
+  /** Why it is held (halted, breaker_open, crash_loop, paused); null otherwise. */
+  state_reason: string | null;
+  /** How to get out of that state; null when there is nothing to do. */
+  hint: string | null;
   schedule: string | null;
   next_run_at: string | null;
   /** The newest run that started or ended (not a queued one). */
@@ -65,6 +70,7 @@ export interface StatusSources {
 export async function buildStatus(sources: StatusSources): Promise<StatusJson> {
   const now = sources.now ?? Date.now();
   const states = new Map((await sources.store.listJobStates()).map((s) => [s.job, s]));
+  const breakers = await sources.store.listOpenBreakers();
   const jobs: JobStatus[] = [];
   let running = 0;
   for (const job of Object.values(sources.config.jobs)) {
@@ -74,11 +80,16 @@ export async function buildStatus(sources: StatusSources): Promise<StatusJson> {
     const active = recent.find((r) => r.status === 'running');
     const queued = recent.filter((r) => r.status === 'queued');
     if (active) running += 1;
+    const held = heldState(job, state, breakers);
+    // A crash-looping service is running between its crashes; the loop is what a human must see.
+    const flowing = active ? 'running' : queued.some((r) => r.trigger === 'retry' || r.trigger === 'restart') ? 'backoff' : queued.length ? 'queued' : 'idle';
     jobs.push({
       name: job.name,
       kind: job.kind,
-      state: paused ? 'paused' : active ? 'running' : queued.some((r) => r.trigger === 'retry' || r.trigger === 'restart') ? 'backoff' : queued.length ? 'queued' : 'idle',
+      state: held?.state ?? flowing,
       paused,
+      state_reason: held?.reason ?? null,
+      hint: held?.hint ?? null,
       schedule: job.schedule,
       next_run_at: nextRunAt(job, state?.last_fire_at ?? null, queued, now),
       last_run: recent.find((r) => r.status !== 'queued') ?? null,

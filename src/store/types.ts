@@ -306,6 +306,11 @@ export interface Store {
    * for an unknown check. Returns the check before and after, so the caller sees the transition.
    */
   recordPing(ping: NewPing): Promise<{ before: CheckRecord; after: CheckRecord; ping: Ping }>;
+  /**
+   * `recordPing` for many pings in one transaction (the ping API batches what arrives together: one commit instead
+   * of one per ping). Each result is in the order given; null for a ping to an unknown check, which writes nothing.
+   */
+  recordPings(pings: readonly NewPing[]): Promise<Array<{ before: CheckRecord; after: CheckRecord; ping: Ping } | null>>;
   /** Newest first. */
   listPings(check: string, limit: number): Promise<Ping[]>;
   /** Marks an `up` or `new` check down (it went past due); null when it was not in one of those states. */

@@ -2,12 +2,18 @@ import type { JobConfig } from '../config/types.ts';
 import type { Run, Store } from '../store/types.ts';
 import type { Dispatcher } from '../scheduler/dispatcher.ts';
 import type { Logger } from '../util/logger.ts';
+import type { IncidentDesk } from '../alerts/incidents.ts';
+import type { RunTails } from '../runner/output/run-tails.ts';
+import { crashLoopIncident } from './crash-loop.ts';
 
 export interface ServiceSupervisorDeps {
   store: Store;
   dispatcher: Dispatcher;
   logger: Logger;
   jobs: () => Readonly<Record<string, JobConfig>>;
+  /** For the crash_loop incident and its stderr tail; without them crash loops are only logged. */
+  incidents?: IncidentDesk;
+  tails?: RunTails;
   now?: () => number;
 }
 
@@ -34,6 +40,7 @@ export class ServiceSupervisor {
 
   async start(): Promise<void> {
     this.deps.dispatcher.events.on('run:ended', this.onRunEnded);
+    this.deps.dispatcher.events.on('run:started', this.onRunStarted);
     await this.ensureAllRunning();
   }
 
@@ -47,6 +54,35 @@ export class ServiceSupervisor {
   stop(): void {
     this.stopped = true;
     this.deps.dispatcher.events.off('run:ended', this.onRunEnded);
+    this.deps.dispatcher.events.off('run:started', this.onRunStarted);
+    for (const timer of this.upTimers.values()) clearTimeout(timer);
+    this.upTimers.clear();
+  }
+
+  /** Per service: the timer that, once a run has stayed up for min_uptime, ends a crash loop. */
+  private readonly upTimers = new Map<string, NodeJS.Timeout>();
+
+  private readonly onRunStarted = (run: Run): void => {
+    const job = this.deps.jobs()[run.job];
+    if (this.stopped || !job || job.kind !== 'service') return;
+    clearTimeout(this.upTimers.get(job.name));
+    const timer = setTimeout(() => {
+      this.upTimers.delete(job.name);
+      void this.stayedUp(job, run).catch((error: unknown) => this.deps.logger.error({ err: error, job: job.name }, 'could not clear a crash loop'));
+    }, job.minUptimeMs);
+    timer.unref();
+    this.upTimers.set(job.name, timer);
+  };
+
+  /** A run that stays up for min_uptime ends the crash loop: the hold goes, the incident resolves. */
+  private async stayedUp(job: JobConfig, run: Run): Promise<void> {
+    const current = await this.deps.store.getRun(run.id);
+    if (current?.status !== 'running') return;
+    const state = await this.deps.store.getJobState(job.name);
+    if (state.hold?.state !== 'crash_loop') return;
+    await this.deps.store.setJobHold(job.name, null);
+    this.deps.logger.info({ job: job.name }, `service ${job.name} has stayed up for ${job.minUptimeMs} ms: crash loop over`);
+    await this.deps.incidents?.resolve('crash_loop', job.name);
   }
 
   private readonly onRunEnded = (run: Run): void => {
@@ -68,12 +104,25 @@ export class ServiceSupervisor {
   private async restartAfter(job: JobConfig, ended: Run): Promise<void> {
     if (ended.reason === 'shutdown') return; // the daemon is stopping; the next start brings the service back
     if (job.restart === 'on-failure' && ended.status === 'succeeded') return;
-    if ((await this.deps.store.getJobState(job.name)).paused) return;
+    const state = await this.deps.store.getJobState(job.name);
+    // Halted (its command cannot start): restarting it would fail the same way, thousands of times (seed 003).
+    if (state.paused || state.hold?.state === 'halted') return;
     const recent = await this.deps.store.listRuns({ job: job.name, limit: RECENT_RUNS });
     const quickExits = consecutiveQuickExits(recent, job.minUptimeMs);
-    const delayMs = restartDelayMs(job, quickExits);
+    const crashLooping = quickExits >= job.crashLoop.failures;
+    if (crashLooping && state.hold?.state !== 'crash_loop') await this.enterCrashLoop(job, ended, recent, quickExits);
+    // In a crash loop the wait is the longest one: one bad service must not hold a 1-CPU box at load 7 (seed 001).
+    const delayMs = crashLooping ? job.restartBackoff.maxMs : restartDelayMs(job, quickExits);
     this.deps.logger.info({ job: job.name, exit: ended.status, quick_exits: quickExits, delay_ms: delayMs }, 'service exited; restarting');
     await this.deps.dispatcher.queueStart(job, { trigger: 'restart', scheduledAtMs: this.now() + delayMs });
+  }
+
+  private async enterCrashLoop(job: JobConfig, ended: Run, recent: readonly Run[], quickExits: number): Promise<void> {
+    const since = new Date(this.now()).toISOString();
+    await this.deps.store.setJobHold(job.name, { state: 'crash_loop', reason: 'crash_loop', since });
+    const incident = crashLoopIncident(job, ended, recent.slice(0, quickExits), this.deps.tails?.tail(ended.id) ?? [], since);
+    this.deps.logger.warn({ job: job.name, quick_exits: quickExits }, incident.summary);
+    await this.deps.incidents?.open(incident);
   }
 }
 

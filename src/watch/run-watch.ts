@@ -10,7 +10,7 @@
 import type { IncidentDesk } from '../alerts/incidents.ts';
 import type { JobConfig, ResolvedConfig } from '../config/types.ts';
 import type { RunTails } from '../runner/output/run-tails.ts';
-import type { Run } from '../store/types.ts';
+import type { Run, Store } from '../store/types.ts';
 import { DueTimer } from '../util/due-timer.ts';
 import type { Logger } from '../util/logger.ts';
 import { humanDuration, iso } from '../util/time.ts';
@@ -26,6 +26,7 @@ export interface RunEvents {
 }
 
 export interface RunWatchDeps {
+  store: Store;
   events: RunEvents;
   checks: CheckWatcher;
   incidents: IncidentDesk;
@@ -100,7 +101,7 @@ export class RunWatch {
   }
 
   async #ended(run: Run, retry: Run | null): Promise<void> {
-    const stderr = this.#deps.tails.take(run.id);
+    const stderr = this.#deps.tails.tail(run.id);
     if (this.#longAt.delete(run.id)) {
       if (![...this.#longAt.values()].some((entry) => entry.run.job === run.job)) await this.#deps.incidents.resolve('long_run', run.job);
       this.#armLong();
@@ -111,9 +112,11 @@ export class RunWatch {
     if (run.status === 'succeeded') {
       if (hasCheck) await this.#deps.checks.record(job.name, { kind: 'success', exitCode: 0, rid: run.id, body: tailText(stderr) });
       await this.#deps.incidents.resolve('run_failed', job.name);
+      await this.#deps.incidents.resolve('memory', job.name);
       return;
     }
     const failed = run.status === 'failed' || run.status === 'timed_out' || run.status === 'killed';
+    if (failed && run.reason === 'memory') await this.#deps.incidents.open(memoryIncident(job, run));
     // Services are judged by their restart policy and crash-loop state, not run by run.
     if (!failed || retry !== null || job.kind === 'service' || NOT_A_FAILURE.has(run.reason ?? '')) return;
     if (hasCheck) {
@@ -124,6 +127,8 @@ export class RunWatch {
         body: tailText(stderr),
       });
     }
+    // A start failure or a spent budget has its own incident (containment), which says more; one message, not two.
+    if (run.reason === 'start_failed' || (await this.#deps.store.getJobState(job.name)).hold?.state === 'halted') return;
     await this.#deps.incidents.open(failedIncident(job, run, stderr));
   }
 
@@ -181,6 +186,19 @@ function failedIncident(job: JobConfig, run: Run, stderr: string[]) {
       exit_code: run.exit_code,
       stderr_tail: stderr,
       fix: `read the output with \`nightshift logs ${job.name} --run ${run.id}\`, fix the cause, then \`nightshift run ${job.name}\``,
+    },
+  };
+}
+
+function memoryIncident(job: JobConfig, run: Run) {
+  return {
+    kind: 'memory' as const,
+    subject: job.name,
+    summary: `job ${job.name} was killed for memory: ${run.error ?? `over its limit of ${job.memoryBytes ?? '?'} bytes`}`,
+    detail: {
+      since: run.ended_at ?? run.scheduled_at,
+      run_id: run.id,
+      fix: `the whole tree is limited by memory: in the config; raise it if the job needs more, or find the leak with \`nightshift logs ${job.name} --run ${run.id}\``,
     },
   };
 }

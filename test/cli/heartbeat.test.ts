@@ -68,7 +68,7 @@ jobs:
     expect(await heartbeat(env)).toEqual({
       code: 1,
       stdout: '',
-      stderr: `nightshift: the daemon says this run is not running (run ${run!.id}); a heartbeat only counts while its run runs\n`,
+      stderr: `nightshift: the daemon says this run is not running (run ${run!.id}); the heartbeat only counts while its run runs\n`,
     });
     // Another run's token, in the query as NIGHTSHIFT_HEARTBEAT_URL carries it: refused, and not shown.
     const url = `http://127.0.0.1:${p.port}/api/v1/runs/${run!.id}/heartbeat`;
@@ -103,7 +103,7 @@ jobs:
       code: 0,
       stdout: '',
       stderr:
-        'nightshift: this run was started by `nightshift exec`, which no daemon watches for stalls and which gets no run token; the heartbeat was not sent\n',
+        'nightshift: this run was started by `nightshift exec`, which no daemon watches and which gets no run token; the heartbeat was not sent\n',
     });
   });
 

@@ -46,10 +46,13 @@ jobs:
     command: echo scan
     memory: 512M
     heartbeat: 5m
+    after: { job: fetch, max_age: 2h }
+  fetch:
+    command: echo fetch
 `);
     const result = await p.cli(['validate']);
     expect(result.code).toBe(0);
-    expect(result.stderr).toBe('nightshift: warning: accepted but not enforced by this version yet: jobs.scan.memory\n');
+    expect(result.stderr).toBe('nightshift: warning: accepted but not enforced by this version yet: jobs.scan.after\n');
   });
 
   it('a good config: exit 0 and one "<file>: ok (N jobs, M checks)" line', async () => {

@@ -59,7 +59,7 @@ describe('the DESIGN.md example config', () => {
       memoryBytes: 512 * 1024 ** 2,
       cpuPercent: 50,
       logs: { maxSizeBytes: 50 * 1024 ** 2, keep: 14, compress: true },
-      breaker: { outputs: 20, perMs: 600_000, group: 'publishing' },
+      breaker: { outputs: 20, perMs: 600_000, group: 'publishing', stopRunning: false },
       budget: { spend: 5, perMs: 86_400_000 },
       queue: null,
       after: null,

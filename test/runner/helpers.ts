@@ -54,6 +54,8 @@ export function makeSpec(command: CommandSpec, overrides: Partial<RunSpec> = {})
     user: null,
     timeoutMs: null,
     killGraceMs: 500,
+    memoryBytes: null,
+    cpuPercent: null,
     output: new MemorySink(),
     ...overrides,
   };

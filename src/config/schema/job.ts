@@ -162,6 +162,10 @@ export const jobSchema = section({
         description: 'Jobs with the same group share one breaker.',
         default: JOB.breaker.group,
       }),
+      stop_running: optional(bool(), {
+        description: 'When the breaker opens, also kill the runs behind it that are running (else they finish).',
+        default: JOB.breaker.stop_running,
+      }),
     }),
     {
       description: 'Circuit breaker on outputs (counted with `nightshift output`).',
@@ -178,7 +182,7 @@ export const jobSchema = section({
       per: required(duration(WATCH_FLOOR), { description: 'The rolling window.', example: 'per: 1d' }),
     }),
     {
-      description: 'Spend budget; past it the job is halted.',
+      description: 'Spend budget: past it the job does not start (a breaker, closed by `nightshift resume`).',
       default: JOB.budget,
       example: 'budget: { spend: 5.00, per: 1d }',
     },

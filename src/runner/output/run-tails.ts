@@ -65,10 +65,8 @@ export class RunTails {
     return sink !== undefined;
   }
 
-  /** The run's stderr tail, oldest line first, and forgets it. Empty when unknown. */
-  take(runId: string): string[] {
-    const tail = this.#tails.get(runId);
-    this.#tails.delete(runId);
-    return tail ? [...tail.lines] : [];
+  /** The run's stderr tail, oldest line first; empty when unknown. Kept (bounded by MAX_RUNS) for every reader. */
+  tail(runId: string): string[] {
+    return [...(this.#tails.get(runId)?.lines ?? [])];
   }
 }

@@ -8,7 +8,7 @@
  * beside this one (runs.ts, locks.ts, job-state.ts).
  */
 import type { Database as Db } from 'better-sqlite3';
-import { StoreError } from '../errors.ts';
+import { StoreError, isStoreError } from '../errors.ts';
 import type {
   BreakerRecord,
   JobHold,
@@ -340,6 +340,22 @@ class SqliteStore implements Store {
 
   async recordPing(ping: NewPing): Promise<{ before: CheckRecord; after: CheckRecord; ping: Ping }> {
     return this.#do(() => this.#immediate(() => recordPingRows(this.#sql, ping)));
+  }
+
+  async recordPings(pings: readonly NewPing[]): Promise<Array<{ before: CheckRecord; after: CheckRecord; ping: Ping } | null>> {
+    return this.#do(() =>
+      this.#immediate(() =>
+        pings.map((ping) => {
+          try {
+            return recordPingRows(this.#sql, ping);
+          } catch (error) {
+            // An unknown check fails before anything of its own is written; the others go on.
+            if (isStoreError(error, 'not_found')) return null;
+            throw error;
+          }
+        }),
+      ),
+    );
   }
 
   async listPings(check: string, limit: number): Promise<Ping[]> {
