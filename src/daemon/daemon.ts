@@ -1,6 +1,6 @@
 import { mkdir } from 'node:fs/promises';
 import { randomUUID } from 'node:crypto';
-import type { JobConfig, ResolvedConfig } from '../config/types.ts';
+import type { ResolvedConfig } from '../config/types.ts';
 import type { Run, Store } from '../store/types.ts';
 import { FINISHED_STATUSES } from '../store/types.ts';
 import { openStore } from '../store/open.ts';
@@ -291,7 +291,7 @@ export class Daemon implements ControlPlane {
     await this.store.setPaused(job, paused);
     await this.watching.checks.setPaused(job, paused);
     const config = this.current.jobs[job];
-    if (!paused && config) await this.resumeHeld(config);
+    if (!paused && config) await this.containment.resume(config);
     this.logger.info({ job }, paused ? 'job paused' : 'job resumed');
     if (!paused) {
       this.scheduler.wake();
@@ -350,19 +350,6 @@ export class Daemon implements ControlPlane {
   async setRetryAfter(runId: string, afterMs: number): Promise<string | null> {
     const at = iso(Date.now() + afterMs);
     return (await this.store.setRunRetryAfter(runId, at)) ? at : null;
-  }
-
-  /**
-   * `resume` also lifts a hold (halted, crash_loop) and closes the job's breakers. A crash-looping service waiting
-   * out its longest backoff is started now: the operator says it is fixed.
-   */
-  private async resumeHeld(job: JobConfig): Promise<void> {
-    const held = (await this.store.getJobState(job.name)).hold;
-    await this.containment.resume(job);
-    if (job.kind !== 'service' || held === null) return;
-    for (const queued of await this.store.listRuns({ job: job.name, statuses: ['queued'], limit: 10 })) {
-      await this.store.cancelQueuedRun(queued.id, { status: 'skipped', reason: null, exit_code: null, signal: null, ended_at: iso(Date.now()), error: 'replaced by a start after resume' });
-    }
   }
 
   reportError(context: string, error: unknown): void {

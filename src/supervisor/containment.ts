@@ -92,10 +92,21 @@ export class Containment implements RunPolicy {
     if (job) await this.#checkBreakers(job, at);
   }
 
-  /** `nightshift resume`: lets the job go again — its hold lifted, its breakers closed, their incidents resolved. */
+  /**
+   * `nightshift resume`: lets the job go again — its hold lifted, its breakers closed, their incidents resolved. A
+   * held service waiting out its longest backoff has that restart dropped, so the caller's start brings it up now:
+   * the operator says it is fixed.
+   */
   async resume(job: JobConfig): Promise<void> {
     const { store, incidents } = this.#deps;
+    const held = (await store.getJobState(job.name)).hold;
     await store.setJobHold(job.name, null);
+    if (job.kind === 'service' && held !== null) {
+      for (const queued of await store.listRuns({ job: job.name, statuses: ['queued'], limit: 10 })) {
+        const end = { status: 'skipped' as const, reason: null, exit_code: null, signal: null, ended_at: iso(this.#now()), error: 'replaced by a start after resume' };
+        await store.cancelQueuedRun(queued.id, end);
+      }
+    }
     const names = breakerNames(job);
     for (const name of [names.outputs, names.spend]) if (name) await store.closeBreaker(name);
     for (const kind of ['start_failure', 'budget_exhausted', 'crash_loop'] as const) await incidents.resolve(kind, job.name);

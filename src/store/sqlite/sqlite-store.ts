@@ -8,21 +8,8 @@
  * beside this one (runs.ts, locks.ts, job-state.ts).
  */
 import type { Database as Db } from 'better-sqlite3';
-import { StoreError, isStoreError } from '../errors.ts';
+import { StoreError } from '../errors.ts';
 import type {
-  BreakerRecord,
-  JobHold,
-  ChannelBacklog,
-  CheckRecord,
-  CheckSpec,
-  Incident,
-  IncidentDetail,
-  IncidentKind,
-  NewIncident,
-  NewNotification,
-  NewPing,
-  OutboxEntry,
-  Ping,
   JobState,
   LockRecord,
   LockRequest,
@@ -46,6 +33,7 @@ import {
   writeLock,
 } from './locks.ts';
 import { applyMigrations, checkSchemaCurrent } from './migrate.ts';
+import { watchMethods, type WatchMethods } from './store-watch.ts';
 import { lockFromRow, runFromRow, toMs } from './rows.ts';
 import {
   cancelQueuedRow,
@@ -62,41 +50,6 @@ import {
   setHeartbeatRow,
   setRunPidRow,
 } from './runs.ts';
-import {
-  createCheckRow,
-  findCheckByUuidRow,
-  getCheckRecord,
-  listCheckRows,
-  listPingRows,
-  markCheckDownRow,
-  recordPingRows,
-  setCheckPausedRow,
-  syncCheckRows,
-} from './checks.ts';
-import {
-  backlogRows,
-  getIncidentRow,
-  listDueRows,
-  listIncidentRows,
-  markFailedRow,
-  markSentRow,
-  nextDueRow,
-  openIncidentRows,
-  pruneIncidentRows,
-  renotifyIncidentRows,
-  resolveIncidentRows,
-  updateIncidentRow,
-} from './incidents.ts';
-import {
-  closeBreakerRow,
-  insertOutputRow,
-  openBreakerRow,
-  openBreakerRows,
-  pruneOutputRows,
-  setHoldRow,
-  setRetryAfterRow,
-  sumOutputRows,
-} from './containment.ts';
 
 /**
  * Opens (creating if missing, unless read-only) the state database at `path`. Call `migrate()` before anything else.
@@ -105,6 +58,10 @@ import {
 export async function openSqliteStore(path: string, options: OpenOptions = {}): Promise<Store> {
   return new SqliteStore(openSqliteDatabase(path, options), path, options.readonly ?? false);
 }
+
+// The watching and containment methods come from store-watch.ts, assigned in the constructor (declaration merging
+// gives the class their types).
+interface SqliteStore extends WatchMethods {}
 
 class SqliteStore implements Store {
   readonly #db: Db;
@@ -118,6 +75,7 @@ class SqliteStore implements Store {
     this.#sql = new StatementCache(db);
     this.#path = path;
     this.#readonly = readonly;
+    Object.assign(this, watchMethods({ sql: this.#sql, run: (operation) => this.#do(operation), tx: (body) => this.#immediate(body) }));
   }
 
   async migrate(): Promise<void> {
@@ -273,157 +231,8 @@ class SqliteStore implements Store {
     return this.#do(() => ({ deleted: pruneRunRows(this.#sql, opts.keepPerJob, opts.olderThan) }));
   }
 
-  // Containment (containment.ts)
-
-  async setJobHold(job: string, hold: JobHold | null): Promise<void> {
-    this.#do(() => setHoldRow(this.#sql, job, hold));
-  }
-
-  async setRunRetryAfter(runId: string, at: string): Promise<boolean> {
-    return this.#do(() => setRetryAfterRow(this.#sql, runId, at));
-  }
-
-  async recordOutput(entry: { job: string; run_id: string | null; outputs: number; spend: number; at: string }): Promise<void> {
-    this.#do(() => insertOutputRow(this.#sql, entry));
-  }
-
-  async sumOutputs(jobs: readonly string[], since: string): Promise<{ outputs: number; spend: number }> {
-    return this.#do(() => sumOutputRows(this.#sql, jobs, since));
-  }
-
-  async openBreaker(breaker: BreakerRecord): Promise<boolean> {
-    return this.#do(() => openBreakerRow(this.#sql, breaker));
-  }
-
-  async closeBreaker(name: string): Promise<boolean> {
-    return this.#do(() => closeBreakerRow(this.#sql, name));
-  }
-
-  async listOpenBreakers(): Promise<BreakerRecord[]> {
-    return this.#do(() => openBreakerRows(this.#sql));
-  }
-
-  async pruneOutputs(olderThan: string): Promise<PruneResult> {
-    return this.#do(() => ({ deleted: pruneOutputRows(this.#sql, olderThan) }));
-  }
-
   async recordHeartbeat(runId: string, at: string): Promise<boolean> {
     return this.#do(() => setHeartbeatRow(this.#sql, runId, at));
-  }
-
-  // Checks and pings (checks.ts)
-
-  async syncChecks(wanted: readonly CheckSpec[], now: string, newUuid: () => string): Promise<CheckRecord[]> {
-    return this.#do(() =>
-      this.#immediate(() => {
-        syncCheckRows(this.#sql, wanted, now, newUuid);
-        return listCheckRows(this.#sql);
-      }),
-    );
-  }
-
-  async listChecks(): Promise<CheckRecord[]> {
-    return this.#do(() => listCheckRows(this.#sql));
-  }
-
-  async getCheck(name: string): Promise<CheckRecord | null> {
-    return this.#do(() => getCheckRecord(this.#sql, name));
-  }
-
-  async findCheckByUuid(uuid: string): Promise<CheckRecord | null> {
-    return this.#do(() => findCheckByUuidRow(this.#sql, uuid));
-  }
-
-  async createCheck(input: { name: string; uuid: string; every_ms: number; grace_ms: number; at: string }): Promise<CheckRecord> {
-    return this.#do(() => this.#immediate(() => createCheckRow(this.#sql, input)));
-  }
-
-  async recordPing(ping: NewPing): Promise<{ before: CheckRecord; after: CheckRecord; ping: Ping }> {
-    return this.#do(() => this.#immediate(() => recordPingRows(this.#sql, ping)));
-  }
-
-  async recordPings(pings: readonly NewPing[]): Promise<Array<{ before: CheckRecord; after: CheckRecord; ping: Ping } | null>> {
-    return this.#do(() =>
-      this.#immediate(() =>
-        pings.map((ping) => {
-          try {
-            return recordPingRows(this.#sql, ping);
-          } catch (error) {
-            // An unknown check fails before anything of its own is written; the others go on.
-            if (isStoreError(error, 'not_found')) return null;
-            throw error;
-          }
-        }),
-      ),
-    );
-  }
-
-  async listPings(check: string, limit: number): Promise<Ping[]> {
-    return this.#do(() => listPingRows(this.#sql, check, limit));
-  }
-
-  async markCheckDown(name: string, since: string): Promise<CheckRecord | null> {
-    return this.#do(() => markCheckDownRow(this.#sql, name, since));
-  }
-
-  async setCheckPaused(name: string, paused: boolean, at: string): Promise<CheckRecord> {
-    return this.#do(() => this.#immediate(() => setCheckPausedRow(this.#sql, name, paused, at)));
-  }
-
-  // Incidents and the outbox (incidents.ts)
-
-  async openIncident(input: NewIncident): Promise<{ incident: Incident; outcome: 'opened' | 'already_open' | 'reopened' }> {
-    return this.#do(() => this.#immediate(() => openIncidentRows(this.#sql, input)));
-  }
-
-  async updateIncident(id: string, summary: string, detail: IncidentDetail): Promise<boolean> {
-    return this.#do(() => updateIncidentRow(this.#sql, id, summary, detail));
-  }
-
-  async resolveIncident(input: {
-    kind: IncidentKind;
-    subject: string;
-    at: string;
-    notify: readonly NewNotification[];
-    notify_at: string;
-  }): Promise<Incident | null> {
-    return this.#do(() => this.#immediate(() => resolveIncidentRows(this.#sql, input)));
-  }
-
-  async renotifyIncident(id: string, at: string, notify: readonly NewNotification[]): Promise<boolean> {
-    return this.#do(() => this.#immediate(() => renotifyIncidentRows(this.#sql, id, at, notify)));
-  }
-
-  async getIncident(id: string): Promise<Incident | null> {
-    return this.#do(() => getIncidentRow(this.#sql, id));
-  }
-
-  async listIncidents(query: { open?: boolean; subject?: string; limit?: number }): Promise<Incident[]> {
-    return this.#do(() => listIncidentRows(this.#sql, query));
-  }
-
-  async listDueNotifications(now: string, limit: number): Promise<OutboxEntry[]> {
-    return this.#do(() => listDueRows(this.#sql, now, limit));
-  }
-
-  async nextNotificationDue(): Promise<string | null> {
-    return this.#do(() => nextDueRow(this.#sql));
-  }
-
-  async markNotificationSent(id: string, at: string): Promise<boolean> {
-    return this.#do(() => markSentRow(this.#sql, id, at));
-  }
-
-  async markNotificationFailed(id: string, error: string, retry_at: string | null): Promise<void> {
-    this.#do(() => markFailedRow(this.#sql, id, error, retry_at));
-  }
-
-  async outboxSummary(): Promise<ChannelBacklog[]> {
-    return this.#do(() => backlogRows(this.#sql));
-  }
-
-  async pruneIncidents(olderThan: string): Promise<PruneResult> {
-    return this.#do(() => ({ deleted: pruneIncidentRows(this.#sql, olderThan) }));
   }
 
   /** Runs one operation, turning whatever SQLite throws into a StoreError that names the file. */
