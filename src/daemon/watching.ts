@@ -16,7 +16,7 @@ import { CheckWatcher, type CheckSnapshot } from '../watch/check-watcher.ts';
 import { RunWatch, type RunEvents } from '../watch/run-watch.ts';
 import { SelfPing } from '../watch/self-ping.ts';
 import { StallWatcher } from '../watch/stall-watcher.ts';
-import { Metrics } from '../http/metrics.ts';
+import { LazyMetrics } from '../http/lazy-metrics.ts';
 import { DuplicateScanner, type DuplicateProcess } from '../watch/duplicates.ts';
 import { DuplicateWatch, duplicateIncident } from '../watch/duplicate-watch.ts';
 import type { JobConfig } from '../config/types.ts';
@@ -46,7 +46,7 @@ export class Watching {
   readonly checks: CheckWatcher;
   readonly stalls: StallWatcher;
   readonly loopLag = new LoopLag();
-  readonly metrics: Metrics;
+  readonly metrics: LazyMetrics;
   readonly duplicates: DuplicateWatch;
   readonly #runs: RunWatch;
   readonly #selfPing: SelfPing;
@@ -68,7 +68,7 @@ export class Watching {
       config,
       cancel: deps.cancelRun,
     });
-    this.metrics = new Metrics({
+    this.metrics = new LazyMetrics({
       checkStates: async () => (await this.checks.snapshot()).map(({ record, view }) => ({ name: record.name, state: view.state })),
       openIncidents: async () => {
         const counts = new Map<string, number>();

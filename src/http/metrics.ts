@@ -174,6 +174,12 @@ export class Metrics {
   }
 
   /** Call once per run that reached a final state (skipped runs included: they count, but have no duration). */
+  /** Runs that ended before this Metrics existed (lazy-metrics.ts): counts, and the durations kept of them. */
+  replay(counts: ReadonlyArray<{ run: Pick<Run, 'job' | 'status' | 'reason'>; n: number }>, durations: ReadonlyArray<Pick<Run, 'job' | 'duration_ms'>>): void {
+    for (const { run, n } of counts) this.runs.inc({ [JOB_LABEL]: run.job, status: run.status, reason: run.reason ?? '' }, n);
+    for (const run of durations) if (run.duration_ms !== null) this.runDuration.observe({ [JOB_LABEL]: run.job }, run.duration_ms / 1000);
+  }
+
   observeRunEnded(run: Run): void {
     this.runs.inc({ [JOB_LABEL]: run.job, status: run.status, reason: run.reason ?? '' });
     if (run.duration_ms !== null) this.runDuration.observe({ [JOB_LABEL]: run.job }, run.duration_ms / 1000);

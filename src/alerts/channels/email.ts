@@ -6,7 +6,6 @@
  * connection fixes; RFC 5321 4.2.1) will be refused again and are not retryable; so are a login without
  * credentials and an unusable configuration. Everything else (4xx, connection and timeout errors) is retryable.
  */
-import { createTransport } from 'nodemailer';
 
 import type { ChannelConfig } from '../../config/types.ts';
 import { clipLine, fitText, renderHeadline } from '../message.ts';
@@ -39,6 +38,9 @@ export function emailMessage(config: EmailConfig, notification: Notification) {
 
 async function send(config: EmailConfig, notification: Notification, signal: AbortSignal): Promise<void> {
   const { host, port, secure, user, pass } = config.smtp;
+  // Loaded on the first email, not at the daemon's start: nodemailer is several MB of heap an idle daemon without an
+  // email channel should not carry.
+  const { createTransport } = await import('nodemailer');
   const transport = createTransport({
     host,
     port,
