@@ -6,6 +6,9 @@ import type { Dispatcher } from './dispatcher.ts';
 import { Timeline } from './timeline.ts';
 
 /** No single wait is longer than this, so a suspend or a wall-clock jump is noticed within it (croner does the same). */
+/** How soon a queued run that is due but did not start is looked at again (see arm()). */
+const DUE_RECHECK_MS = 1000;
+
 export const MAX_WAIT_MS = 30_000;
 /** A fire acted on later than this after its time (while the daemon was up) is treated as missed, like downtime. */
 export const ON_TIME_TOLERANCE_MS = 60_000;
@@ -175,11 +178,17 @@ export class Scheduler {
       if (at !== null && at < next) next = at;
     }
     try {
-      // Queued runs already due but blocked (their job's lock is held) wait for a run's end or the next tick, so
-      // only future ones set the timer; otherwise a blocked run would spin it.
+      // Future queued runs set the timer. One already due that did not start — the tick's pump read the queue just
+      // before it became due (seen on a loaded box: a retry then waited the full 30 s), or it waits for a slot —
+      // is looked at again within a second: soon, but never a spin while it stays blocked.
       const queued = await this.deps.store.listRuns({ statuses: ['queued'], dueBefore: iso(next), limit: 50 });
-      const future = queued.map((r) => Date.parse(r.scheduled_at)).find((at) => at > now);
+      const nowAfterRead = this.now();
+      const future = queued.map((r) => Date.parse(r.scheduled_at)).find((at) => at > nowAfterRead);
       if (future !== undefined) next = Math.min(next, future);
+      // A run waiting for its own job's running run (overlap: queue) is started by that run's end instead.
+      const busy = new Set(this.deps.dispatcher.activeRuns().map((r) => r.job));
+      const dueWaiting = queued.some((r) => Date.parse(r.scheduled_at) <= nowAfterRead && !busy.has(r.job));
+      if (dueWaiting) next = Math.min(next, nowAfterRead + DUE_RECHECK_MS);
     } catch (error) {
       this.deps.logger.error({ err: error }, 'could not read queued runs');
     }
