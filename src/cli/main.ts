@@ -13,36 +13,29 @@ type Register = (program: Command) => void;
  */
 const LIGHT_COMMANDS: Record<string, Register> = { heartbeat: registerHeartbeat, output: registerOutput, 'retry-after': registerRetryAfter };
 
+/**
+ * Every other command, loaded only when it is the one asked for: `status` must not pay for `exec`'s or `logs`'
+ * modules (a CLI call on a 1-CPU box is mostly module loading). Help and unknown commands load them all.
+ */
+const COMMANDS: Record<string, () => Promise<Register>> = {
+  init: async () => (await import('./commands/init.ts')).registerInit,
+  validate: async () => (await import('./commands/validate.ts')).registerValidate,
+  up: async () => (await import('./commands/up.ts')).registerUp,
+  status: async () => (await import('./commands/status.ts')).registerStatus,
+  run: async () => (await import('./commands/run.ts')).registerRun,
+  logs: async () => (await import('./commands/logs.ts')).registerLogs,
+  history: async () => (await import('./commands/history.ts')).registerHistory,
+  pause: async () => (await import('./commands/pause.ts')).registerPauseResume,
+  resume: async () => (await import('./commands/pause.ts')).registerPauseResume,
+  exec: async () => (await import('./commands/exec.ts')).registerExec,
+  incidents: async () => (await import('./commands/incidents.ts')).registerIncidents,
+  ping: async () => (await import('./commands/ping.ts')).registerPing,
+  pings: async () => (await import('./commands/ping.ts')).registerPing,
+};
+
 async function everyCommand(): Promise<Register[]> {
-  const [init, validate, up, status, run, logs, history, pause, exec, incidents, ping] = await Promise.all([
-    import('./commands/init.ts'),
-    import('./commands/validate.ts'),
-    import('./commands/up.ts'),
-    import('./commands/status.ts'),
-    import('./commands/run.ts'),
-    import('./commands/logs.ts'),
-    import('./commands/history.ts'),
-    import('./commands/pause.ts'),
-    import('./commands/exec.ts'),
-    import('./commands/incidents.ts'),
-    import('./commands/ping.ts'),
-  ]);
-  return [
-    init.registerInit,
-    validate.registerValidate,
-    up.registerUp,
-    status.registerStatus,
-    run.registerRun,
-    logs.registerLogs,
-    history.registerHistory,
-    pause.registerPauseResume,
-    exec.registerExec,
-    incidents.registerIncidents,
-    ping.registerPing,
-    registerHeartbeat,
-    registerOutput,
-    registerRetryAfter,
-  ];
+  const loaded = await Promise.all(Object.values(COMMANDS).map((load) => load()));
+  return [...new Set([...loaded, ...Object.values(LIGHT_COMMANDS)])];
 }
 
 /** The command named in `args` (argv without node and the script), skipping `-c FILE`; undefined for none. */
@@ -66,8 +59,9 @@ export async function buildProgram(argv: string[]): Promise<Command> {
     .option('-c, --config <file>', 'the config file (default: $NIGHTSHIFT_CONFIG or ./nightshift.yaml)')
     .showHelpAfterError('(nightshift --help lists the commands)')
     .exitOverride();
-  const light = LIGHT_COMMANDS[commandName(argv.slice(2)) ?? ''];
-  for (const register of light ? [light] : await everyCommand()) register(program);
+  const name = commandName(argv.slice(2)) ?? '';
+  const one = LIGHT_COMMANDS[name] ?? (Object.hasOwn(COMMANDS, name) ? await COMMANDS[name]!() : undefined);
+  for (const register of one ? [one] : await everyCommand()) register(program);
   for (const command of program.commands) command.exitOverride();
   return program;
 }
