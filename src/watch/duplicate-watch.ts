@@ -5,8 +5,8 @@
  * A job is watched while
  *   - a run of it is running (the daemon calls `runStarting(job)` right before a run starts, `runEnded(job)` after);
  *   - it is a service between two runs: the supervisor brings it back within its restart backoff, so it stays watched
- *     for `restartBackoff.maxMs` + one interval after a run ends (a service held in crash_loop, paused or halted is
- *     not brought back, and its watch lapses then);
+ *     for `restartBackoff.maxMs` + one interval after a run ends (a crash_loop service, restarted at that longest
+ *     backoff, stays watched; a paused or halted one is not brought back, and its watch lapses then);
  *   - a duplicate was reported and has not been seen gone yet: the report is kept true until it clears (also one
  *     reported by a previous daemon: `reportedBefore(job)` at start, for each open `process.duplicate` incident).
  * Each `runStarting` scans at once (before the run has spawned, so the report comes before two copies work on the
