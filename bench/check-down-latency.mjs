@@ -21,43 +21,17 @@
  * Usage: node bench/check-down-latency.mjs [--runs 3] [--checks 100] [--spread 3000] [--every 1] [--grace 1]
  *                                          [--timeout 30] [--quick]   (--quick: 1 round of 20 checks)
  */
-import { createServer } from 'node:http';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   parseArgs, makeTempDir, removeTempDir, freePort, startDaemon, stopChild, sleep, percentile, round, medianOfRuns,
   machine, printTable, emitJson, runMain,
+  startWebhookReceiver,
 } from './lib.mjs';
 
 const args = parseArgs({ runs: 3, checks: 100, spread: 3000, every: 1, grace: 1, timeout: 30 }, { runs: 1, checks: 20 });
 const GOAL_P99_MS = 1000;
 
-/** A webhook receiver on 127.0.0.1 that timestamps each POST as its body completes. */
-async function startReceiver() {
-  const received = [];
-  const server = createServer((req, res) => {
-    const chunks = [];
-    req.on('data', (chunk) => chunks.push(chunk));
-    req.on('end', () => {
-      const at = Date.now();
-      try {
-        received.push({ at, body: JSON.parse(Buffer.concat(chunks).toString('utf8')) });
-      } catch {
-        received.push({ at, body: null });
-      }
-      res.writeHead(204).end();
-    });
-  });
-  const port = await new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve(server.address().port));
-  });
-  const close = () => new Promise((resolve) => {
-    server.closeAllConnections();
-    server.close(() => resolve());
-  });
-  return { port, received, close };
-}
 
 const names = Array.from({ length: args.checks }, (_, i) => `c${String(i).padStart(3, '0')}`);
 
@@ -92,7 +66,7 @@ function stats(values) {
 
 async function oneRun(index) {
   const dir = makeTempDir('down');
-  const receiver = await startReceiver();
+  const receiver = await startWebhookReceiver();
   let daemon = null;
   try {
     const port = await freePort();

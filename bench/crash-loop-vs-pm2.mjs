@@ -36,7 +36,6 @@
  *
  * Usage: node bench/crash-loop-vs-pm2.mjs [--minutes 10] [--up-first 0] [--quick]   (--quick: 1 minute)
  */
-import { createServer } from 'node:http';
 import { execFile, execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync, writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -44,6 +43,7 @@ import { promisify } from 'node:util';
 import {
   parseArgs, makeTempDir, removeTempDir, freePort, startDaemon, stopChild, sleep, clkTck, round, isAlive, onCleanup,
   machine, printTable, emitJson, runMain,
+  startWebhookReceiver,
 } from './lib.mjs';
 
 const args = parseArgs({ minutes: 10, 'up-first': 0 }, { minutes: 1 });
@@ -112,32 +112,6 @@ const pct = (ticks, ms) => round((ticks / clkTck() / (ms / 1000)) * 100, 3);
 
 // ---- the webhook receiver ----
 
-async function startReceiver() {
-  const received = [];
-  const server = createServer((req, res) => {
-    const chunks = [];
-    req.on('data', (chunk) => chunks.push(chunk));
-    req.on('end', () => {
-      let body = null;
-      try {
-        body = JSON.parse(Buffer.concat(chunks).toString('utf8'));
-      } catch {
-        // counted, unparsed
-      }
-      received.push({ at: performance.now(), event: body?.event ?? null, kind: body?.incident?.kind ?? null, subject: body?.incident?.subject ?? null });
-      res.writeHead(204).end();
-    });
-  });
-  const port = await new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve(server.address().port));
-  });
-  const close = () => new Promise((resolve) => {
-    server.closeAllConnections();
-    server.close(() => resolve());
-  });
-  return { port, received, close };
-}
 
 // ---- PM2 in its own PM2_HOME ----
 
@@ -232,7 +206,7 @@ await runMain(async () => {
   const dir = makeTempDir('crash-loop');
   const pm2Home = join(dir, 'pm2-home');
   mkdirSync(pm2Home);
-  const receiver = await startReceiver();
+  const receiver = await startWebhookReceiver();
   let daemon = null;
   let godPid = null;
   const readGodPid = () => {
@@ -279,7 +253,7 @@ await runMain(async () => {
       const s = { t_s: round(at / 1000, 0), nightshift: treeTicks(daemon.pid), pm2: treeTicks(godPid) };
       samples.push(s);
       const history = pm2History(pm2Home, t0Epoch);
-      const alerts = receiver.received.filter((r) => r.event === 'incident.opened' && r.kind === 'crash_loop').length;
+      const alerts = receiver.received.filter((r) => r.body?.event === 'incident.opened' && r.body?.incident?.kind === 'crash_loop').length;
       process.stdout.write(
         `  ${s.t_s} s: CPU so far nightshift ${pct(s.nightshift.own + s.nightshift.children, at)} %, PM2 ` +
           `${pct(s.pm2.own + s.pm2.children, at)} % of a core; PM2 starts ${history.starts_logged}` +
@@ -302,8 +276,8 @@ await runMain(async () => {
       .filter((r) => r.started_at !== null && Date.parse(r.started_at) <= windowEndEpoch)
       .map((r) => ({ at_s: round((Date.parse(r.started_at) - t0Epoch) / 1000, 1), status: r.status, exit_code: r.exit_code, duration_ms: r.duration_ms }))
       .sort((a, b) => a.at_s - b.at_s);
-    const posts = receiver.received.filter((r) => r.at - t0 <= endMs);
-    const crashLoopAlerts = posts.filter((r) => r.event === 'incident.opened' && r.kind === 'crash_loop');
+    const posts = receiver.received.filter((r) => r.mono - t0 <= endMs);
+    const crashLoopAlerts = posts.filter((r) => r.body?.event === 'incident.opened' && r.body?.incident?.kind === 'crash_loop');
 
     // Stop both: PM2 through `pm2 kill` on its own home, nightshift by pid.
     killPm2(pm2Home, godPid);
@@ -335,9 +309,9 @@ await runMain(async () => {
       run_starts_s: started.map((r) => r.at_s),
       run_statuses: [...new Set(started.map((r) => `${r.status}/${r.exit_code}`))],
       crash_loop_alerts: crashLoopAlerts.length,
-      crash_loop_alert_at_s: crashLoopAlerts.length ? round((crashLoopAlerts[0].at - t0) / 1000, 1) : null,
+      crash_loop_alert_at_s: crashLoopAlerts.length ? round((crashLoopAlerts[0].mono - t0) / 1000, 1) : null,
       webhook_posts: posts.length,
-      webhook_events: posts.map((r) => `${r.event}:${r.kind}`),
+      webhook_events: posts.map((r) => `${r.body?.event}:${r.body?.incident?.kind}`),
       ...split('nightshift'),
     };
     const pm2 = {

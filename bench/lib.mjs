@@ -6,6 +6,7 @@
  */
 import { spawn, execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, openSync, closeSync, readFileSync, readdirSync, existsSync } from 'node:fs';
+import { createServer as createHttpServer } from 'node:http';
 import { createServer } from 'node:net';
 import os from 'node:os';
 import { join, dirname, resolve } from 'node:path';
@@ -334,4 +335,38 @@ export function emitJson(result) {
   const loadEnd = os.loadavg().map((l) => round(l, 2));
   process.stdout.write(`load average at the end: ${loadEnd.join(' ')} (at the start: ${result.machine?.loadavg?.join(' ')})\n`);
   process.stdout.write(`${JSON.stringify({ ...result, load_end: loadEnd })}\n`);
+}
+
+/**
+ * A webhook receiver on 127.0.0.1 that records each POST as its body completes: `at` (Date.now()), `mono`
+ * (performance.now()) and the parsed JSON `body` (null when it is not JSON). Answers 204.
+ */
+export async function startWebhookReceiver() {
+  const received = [];
+  const server = createHttpServer((req, res) => {
+    const chunks = [];
+    req.on('data', (chunk) => chunks.push(chunk));
+    req.on('end', () => {
+      const at = Date.now();
+      const mono = performance.now();
+      let body = null;
+      try {
+        body = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+      } catch {
+        // recorded, unparsed
+      }
+      received.push({ at, mono, body });
+      res.writeHead(204).end();
+    });
+  });
+  const port = await new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => resolve(server.address().port));
+  });
+  const close = () =>
+    new Promise((resolve) => {
+      server.closeAllConnections();
+      server.close(() => resolve());
+    });
+  return { port, received, close };
 }
