@@ -8,12 +8,19 @@ declare -A needs=(
   [setsid]=util-linux     # fixtures start grandchildren in their own session, as Chrome renderers do
   [sqlite3]=sqlite3       # tests and docs inspect the state file with the stock CLI
   [promtool]=prometheus   # test/http/metrics.test.ts lints /metrics output with `promtool check metrics`
+  [logrotate]=logrotate   # test/install: `logrotate -d` on the file `nightshift install logrotate` writes
+  [systemd-analyze]=systemd   # test/install: `systemd-analyze verify` on the unit `nightshift install systemd` writes
+  [chromium]=chromium     # test/dashboard: playwright-core drives Debian's browser (never a downloaded one)
 )
 
 missing=()
 for cmd in "${!needs[@]}"; do
   command -v "$cmd" >/dev/null 2>&1 || missing+=("${needs[$cmd]}")
 done
+
+# The PostgreSQL server binaries (initdb, pg_ctl) live under /usr/lib/postgresql/N/bin, not on PATH: the store tests
+# start a throwaway cluster with them when NIGHTSHIFT_TEST_DATABASE_URL is not given.
+if ! compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null; then missing+=(postgresql); fi
 
 if [ "${#missing[@]}" -eq 0 ]; then
   echo "system dependencies: all present"
