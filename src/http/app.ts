@@ -1,4 +1,3 @@
-import { timingSafeEqual } from 'node:crypto';
 import { Hono, type Context, type MiddlewareHandler } from 'hono';
 import { intParam } from './params.ts';
 import { pingRoutes } from './ping-routes.ts';
@@ -8,6 +7,7 @@ import { RUN_STATUSES, FINISHED_STATUSES, type Run, type RunStatus } from '../st
 import { buildStatus } from '../status/build-status.ts';
 import { ApiError, unknownJob } from './errors.ts';
 import type { ControlPlane } from './control-plane.ts';
+import { callerOf, runMayWrite } from './auth.ts';
 
 /** Longest a `GET /api/v1/runs/:id?wait=` request is held open. */
 const MAX_WAIT_MS = 60_000;
@@ -112,10 +112,9 @@ function requireTokenForWrites(plane: ControlPlane): MiddlewareHandler {
     if (c.req.method === 'GET' || c.req.method === 'HEAD') return next();
     // What a run reports about itself carries the run's own token, which its route checks (run-report-routes.ts).
     if (/\/runs\/[^/]+\/(heartbeat|outputs|retry-after)$/.test(c.req.path)) return next();
-    const header = c.req.header('authorization') ?? '';
-    const given = Buffer.from(header.startsWith('Bearer ') ? header.slice(7).trim() : '');
-    const expected = Buffer.from(plane.apiToken());
-    if (given.length === 0 || given.length !== expected.length || !timingSafeEqual(given, expected)) {
+    const caller = callerOf(plane, c);
+    const path = c.req.path.replace(/^\/api\/v1/, '');
+    if (caller === null || (caller.kind === 'run' && !runMayWrite(path))) {
       throw new ApiError(
         401,
         'unauthorized',

@@ -5,11 +5,11 @@
  * which NIGHTSHIFT_HEARTBEAT_URL already carries, so `curl -fsS "$NIGHTSHIFT_HEARTBEAT_URL"` works), or with the
  * API token. A run's token is good for that run only.
  */
-import { timingSafeEqual } from 'node:crypto';
 import { Hono, type Context } from 'hono';
 import { parseDuration } from '../config/units.ts';
 import type { ControlPlane } from './control-plane.ts';
 import { ApiError } from './errors.ts';
+import { callerOf } from './auth.ts';
 
 /** Longest heartbeat note kept (it goes into the run's log as one line). */
 const MAX_NOTE_CHARS = 500;
@@ -76,13 +76,8 @@ function notRunning(runId: string, why: string): ApiError {
 }
 
 function mayActAsRun(plane: ControlPlane, c: Context, runId: string): boolean {
-  const header = c.req.header('authorization') ?? '';
-  const token = header.startsWith('Bearer ') ? header.slice(7).trim() : (c.req.query('token') ?? '');
-  if (token === '') return false;
-  if (plane.runIdForToken(token) === runId) return true;
-  const given = Buffer.from(token);
-  const expected = Buffer.from(plane.apiToken());
-  return given.length === expected.length && timingSafeEqual(given, expected);
+  const caller = callerOf(plane, c);
+  return caller !== null && (caller.kind === 'api' || caller.runId === runId);
 }
 
 /** A JSON object body, or {} when there is none; a body that is not a JSON object is a 400 naming the fix. */
