@@ -10,7 +10,7 @@ export function registerUp(program: Command): void {
     .action(async (_options: unknown, command: Command) => {
       const config = await loadCliConfig(command);
       // Loaded here, not at the top: every other command would otherwise pay for the daemon's modules at start.
-      const [{ Daemon }, { handleSignals }, { createLogger }] = await Promise.all([
+      const [{ Daemon }, { handleSignals, deferSignals }, { createLogger }] = await Promise.all([
         import('../../daemon/daemon.ts'),
         import('../../daemon/signals.ts'),
         import('../../util/logger.ts'),
@@ -18,6 +18,7 @@ export function registerUp(program: Command): void {
       const explicit = configFlag(command);
       const logger = createLogger();
       let daemon: import('../../daemon/daemon.ts').Daemon;
+      const boot = deferSignals();
       try {
         daemon = await Daemon.start({
           config,
@@ -25,9 +26,10 @@ export function registerUp(program: Command): void {
           reloadConfig: async () => loadConfig({ explicit, env: process.env, cwd: process.cwd() }),
         });
       } catch (error) {
+        boot.release();
         throw new CliError(`nightshift could not start: ${error instanceof Error ? error.message : String(error)}`, EXIT_FAILED);
       }
       process.stderr.write(`nightshift is running ${Object.keys(config.jobs).length} jobs; API on ${daemon.url()} (Ctrl-C stops)\n`);
-      await handleSignals(daemon, logger);
+      await handleSignals(daemon, logger, boot.release());
     });
 }
