@@ -3,8 +3,9 @@
  * killed between queueing and sending sends it after the restart; one killed after sending but before marking it
  * sent sends it again (at-least-once: the store cannot share a transaction with Slack).
  *
- * One timer to the next due entry; deliveries run one at a time, each bounded by OUTBOX.send_timeout, and never on
- * the scheduler's path: a channel that is down slows nothing but its own messages. A channel that keeps failing
+ * One timer to the next due entry. Each channel has its own lane: its deliveries run one at a time and in order, each
+ * bounded by OUTBOX.send_timeout, lanes side by side, never on the scheduler's path — a channel that hangs until its
+ * timeout slows nothing but its own messages (PagerDuty is not held up 30 s behind a Slack that does not answer). A channel that keeps failing
  * becomes a `channel_failing` incident, told on the other channels.
  */
 import { parseDuration } from '../config/units.ts';
@@ -44,11 +45,11 @@ export class OutboxSender {
   readonly #timer = new DueTimer(() => void this.drain());
   readonly #stop = new AbortController();
   #draining: Promise<void> | null = null;
+  /** Channels with a delivery lane running, and the lane; a lane ends when its batch is done and drains again. */
+  readonly #lanes = new Map<string, Promise<void>>();
   #stopping = false;
   #again = false;
   #channels = new Map<string, { config: string; channel: Channel }>();
-  /** When the last drain finished; /healthz reads it to tell a stuck sender from an idle one. */
-  lastDrainAt = 0;
 
   constructor(deps: OutboxDeps) {
     this.#deps = deps;
@@ -68,16 +69,19 @@ export class OutboxSender {
   async stop(graceMs = STOP_GRACE_MS): Promise<void> {
     this.#timer.cancel();
     this.#stopping = true;
-    const inFlight = this.#draining;
-    if (inFlight) {
+    const inFlight = [this.#draining, ...this.#lanes.values()].filter((p) => p !== null);
+    if (inFlight.length > 0) {
       const timer = setTimeout(() => this.#stop.abort(), graceMs);
-      await inFlight;
+      await Promise.all(inFlight);
       clearTimeout(timer);
     }
     this.#stop.abort();
   }
 
-  /** Sends every due entry, then sleeps until the next one is due. Serialised: a call while draining goes round again. */
+  /**
+   * Hands every due entry to its channel's lane, then sleeps until the next one is due. Serialised: a call while
+   * draining goes round again. Entries of a channel whose lane is busy wait for it: the lane drains again when done.
+   */
   drain(): Promise<void> {
     if (this.#stopping) return Promise.resolve();
     if (this.#draining) {
@@ -89,24 +93,45 @@ export class OutboxSender {
         do {
           this.#again = false;
           const due = await this.#deps.store.listDueNotifications(iso(this.#now()), BATCH);
-          for (const entry of due) {
-            if (this.#stopping) return;
-            await this.#deliver(entry);
+          let started = false;
+          for (const [channel, entries] of byChannel(due)) {
+            if (this.#lanes.has(channel)) continue;
+            started = true;
+            this.#startLane(channel, entries);
           }
-          if (due.length === BATCH) this.#again = true;
+          // A full batch may hide more; read again only if this one gave a lane work (else it is all busy lanes').
+          if (due.length === BATCH && started) this.#again = true;
         } while (this.#again && !this.#stopping);
         if (this.#stopping) return;
         const next = await this.#deps.store.nextNotificationDue();
-        this.#timer.arm(next === null ? null : Date.parse(next));
+        const at = next === null ? null : Date.parse(next);
+        // Due already means a busy lane holds it; that lane drains when it finishes. Arming for "now" would spin.
+        this.#timer.arm(at !== null && at <= this.#now() && this.#lanes.size > 0 ? null : at);
       } catch (error) {
         this.#deps.logger.error({ err: error }, 'the notification outbox could not be read; trying again in a minute');
         this.#timer.arm(this.#now() + 60_000);
       } finally {
-        this.lastDrainAt = this.#now();
         this.#draining = null;
       }
     })();
     return this.#draining;
+  }
+
+  #startLane(channel: string, entries: OutboxEntry[]): void {
+    const lane = (async () => {
+      for (const entry of entries) {
+        if (this.#stopping) return;
+        try {
+          await this.#deliver(entry);
+        } catch (error) {
+          this.#deps.logger.error({ err: error, notification: entry.id, channel }, 'a notification could not be recorded as sent or failed');
+        }
+      }
+    })().finally(() => {
+      this.#lanes.delete(channel);
+      if (!this.#stopping) void this.drain();
+    });
+    this.#lanes.set(channel, lane);
   }
 
   backlog(): Promise<ChannelBacklog[]> {
@@ -183,4 +208,15 @@ export class OutboxSender {
     this.#channels.set(name, { config: key, channel });
     return channel;
   }
+}
+
+/** Due entries grouped by channel, each group in the order the store gave (oldest first). */
+function byChannel(entries: OutboxEntry[]): Map<string, OutboxEntry[]> {
+  const groups = new Map<string, OutboxEntry[]>();
+  for (const entry of entries) {
+    const group = groups.get(entry.channel);
+    if (group) group.push(entry);
+    else groups.set(entry.channel, [entry]);
+  }
+  return groups;
 }

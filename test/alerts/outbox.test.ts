@@ -79,6 +79,34 @@ alerts: { flap_window: 0s }
     expect(kinds(backup).filter((k) => k === 'incident.opened job_late scan')).toHaveLength(1);
   });
 
+  it('a channel that hangs does not hold up the others: each channel is delivered on its own', async () => {
+    // A receiver that takes requests and never answers, as a wedged webhook endpoint does until the send timeout.
+    const held: Array<{ destroy(): void }> = [];
+    const hanging = createServer((req) => held.push(req.socket));
+    await new Promise<void>((resolve) => hanging.listen(0, '127.0.0.1', resolve));
+    cleanups.push(
+      () =>
+        new Promise<void>((resolve) => {
+          for (const socket of held) socket.destroy();
+          hanging.close(() => resolve());
+        }),
+    );
+    const pager = await startReceiver();
+    const { desk, outbox } = await parts(`
+channels:
+  slack: { type: webhook, url: http://127.0.0.1:${(hanging.address() as AddressInfo).port}/ }
+  pager: { type: webhook, url: ${pager.origin}/ }
+alerts: { flap_window: 0s }
+`);
+    outbox.start();
+    await desk.open({ kind: 'job_late', subject: 'scan', summary: 'scan is late', detail: { fix: 'look' } });
+    await desk.open({ kind: 'check_down', subject: 'backup', summary: 'backup is down', detail: { fix: 'look' } });
+    // Both reach the pager while the first request to slack is still hanging (its timeout is 30 s).
+    await waitFor(() => kinds(pager).length === 2, 5000, 'both incidents on the pager');
+    expect(held).toHaveLength(1);
+    expect(kinds(pager)).toEqual(['incident.opened job_late scan', 'incident.opened check_down backup']);
+  });
+
   it('gives up at once on an answer that a retry cannot fix, and says why', async () => {
     const rejecting = await startReceiver({ status: 400, body: 'invalid_payload' });
     const { store, desk, outbox } = await parts(`
