@@ -2,7 +2,6 @@
  * Chooses the store dialect from the resolved config. The only place that knows which dialects exist.
  */
 import type { StoreConfig } from '../config/types.ts';
-import { StoreError } from './errors.ts';
 import { openSqliteStore } from './sqlite/sqlite-store.ts';
 import type { Store } from './types.ts';
 
@@ -16,10 +15,10 @@ export async function openStore(config: StoreConfig, options: OpenStoreOptions =
   switch (config.kind) {
     case 'sqlite':
       return openSqliteStore(config.path, options);
-    case 'postgres':
-      throw new StoreError(
-        'unsupported',
-        'PostgreSQL support is coming in a later release of nightshift: use `store: sqlite` (the default) for now.',
-      );
+    case 'postgres': {
+      // Loaded on demand: a node on SQLite (the common case) never loads pg.
+      const { openPostgresStore } = await import('./postgres/postgres-store.ts');
+      return openPostgresStore(config.url, options);
+    }
   }
 }

@@ -14,6 +14,10 @@
  */
 
 export * from './watch-types.ts';
+export * from './coordination-types.ts';
+export * from './task-types.ts';
+import type { TaskStore } from './task-types.ts';
+import type { CoordinationStore } from './coordination-types.ts';
 import type {
   ChannelBacklog,
   CheckRecord,
@@ -192,7 +196,7 @@ export interface PruneResult {
   deleted: number;
 }
 
-export interface Store {
+export interface Store extends CoordinationStore, TaskStore {
   /**
    * Applies pending migrations. Idempotent; safe when two processes open the same store at once. Call it once after
    * opening. A read-only store only checks that the schema is current ('schema_outdated' otherwise). Either kind
@@ -257,8 +261,13 @@ export interface Store {
   sumOutputs(jobs: readonly string[], since: string): Promise<{ outputs: number; spend: number }>;
   /** Opens a breaker; false (nothing written) when it is already open. */
   openBreaker(breaker: BreakerRecord): Promise<boolean>;
-  /** Closes a breaker; false when it was not open. */
-  closeBreaker(name: string): Promise<boolean>;
+  /**
+   * Closes a breaker and records `at` as its reset: from then on it counts only what is reported at or after `at`
+   * (see breakerResetAt). False, and nothing written, when it was not open.
+   */
+  closeBreaker(name: string, at: string): Promise<boolean>;
+  /** When the breaker was last closed (reset) by closeBreaker; null when it never was. */
+  breakerResetAt(name: string): Promise<string | null>;
   listOpenBreakers(): Promise<BreakerRecord[]>;
   /** Deletes outputs reported before `olderThan`. */
   pruneOutputs(olderThan: string): Promise<PruneResult>;
@@ -345,6 +354,8 @@ export interface Store {
   listDueNotifications(now: string, limit: number): Promise<OutboxEntry[]>;
   /** When the next pending entry is due; null when none is pending. */
   nextNotificationDue(): Promise<string | null>;
+  /** Every notification of one incident, oldest first: what went to which channel, when, and how it went. */
+  listNotifications(incidentId: string): Promise<OutboxEntry[]>;
   markNotificationSent(id: string, at: string): Promise<boolean>;
   /** A failed attempt: the entry is retried at `retry_at`, or given up (`failed`) when `retry_at` is null. */
   markNotificationFailed(id: string, error: string, retry_at: string | null): Promise<void>;
@@ -353,3 +364,41 @@ export interface Store {
   /** Deletes resolved incidents (and their notifications) resolved before `olderThan`. */
   pruneIncidents(olderThan: string): Promise<PruneResult>;
 }
+
+/** The Store's watching and containment methods, which each dialect implements in its own store-watch.ts. */
+export type WatchMethods = Pick<
+  Store,
+  | 'setJobHold'
+  | 'setRunRetryAfter'
+  | 'recordOutput'
+  | 'sumOutputs'
+  | 'openBreaker'
+  | 'closeBreaker'
+  | 'breakerResetAt'
+  | 'listOpenBreakers'
+  | 'pruneOutputs'
+  | 'syncChecks'
+  | 'listChecks'
+  | 'getCheck'
+  | 'findCheckByUuid'
+  | 'createCheck'
+  | 'recordPing'
+  | 'recordPings'
+  | 'listPings'
+  | 'markCheckDown'
+  | 'setCheckPaused'
+  | 'openIncident'
+  | 'updateIncident'
+  | 'resolveIncident'
+  | 'renotifyIncident'
+  | 'getIncident'
+  | 'listIncidents'
+  | 'listDueNotifications'
+  | 'nextNotificationDue'
+  | 'listNotifications'
+  | 'markNotificationSent'
+  | 'markNotificationFailed'
+  | 'outboxSummary'
+  | 'pruneIncidents'
+>;
+

@@ -15,6 +15,8 @@ import { describePruning } from './conformance/prune.ts';
 import { describeRunEnds } from './conformance/run-ends.ts';
 import { describeRunQueries } from './conformance/run-queries.ts';
 import { describeRunStarts } from './conformance/run-starts.ts';
+import { describeTasks } from './conformance/tasks.ts';
+import { describeCoordination } from './conformance/coordination.ts';
 import { useStore, type OpenedStore } from './conformance/fixtures.ts';
 
 export type { OpenedStore };
@@ -31,5 +33,7 @@ export function describeStoreConformance(name: string, open: () => Promise<Opene
     describeChecks(ctx);
     describeIncidents(ctx);
     describeContainment(ctx);
+    describeTasks(ctx);
+    describeCoordination(ctx);
   });
 }

@@ -42,7 +42,7 @@ describe('applyMigrations', () => {
     expect(applyMigrations(db, path)).toEqual(MIGRATIONS.map((m) => m.version));
     expect(applyMigrations(db, path)).toEqual([]);
     expect(versions(db)).toEqual(MIGRATIONS.map((m) => m.version));
-    expect(tables(db)).toEqual(['breakers', 'checks', 'incidents', 'job_state', 'locks', 'outbox', 'outputs', 'pings', 'runs', 'schema_migrations']);
+    expect(tables(db)).toEqual(['breakers', 'checks', 'incidents', 'job_state', 'locks', 'outbox', 'outputs', 'pings', 'queue_state', 'runs', 'schema_migrations', 'state', 'state_log', 'task_claims', 'task_failures', 'tasks']);
   });
 
   it('applies only what is pending', () => {

@@ -15,12 +15,16 @@ describe('openStore', () => {
     expect(await store.listRuns({})).toEqual([]);
   });
 
-  it("says PostgreSQL is not supported yet, with code 'unsupported'", async () => {
-    const error = await openStore({ kind: 'postgres', url: 'postgres://localhost/nightshift' }).then(
+  it('opens a PostgreSQL store for a postgres:// URL, connecting only when used', async () => {
+    // Nothing listens on port 1: opening succeeds, the first use says the database cannot be reached. (The store on a
+    // real database is test/store/postgres.test.ts.)
+    const store = await openStore({ kind: 'postgres', url: 'postgres://nightshift:pw@127.0.0.1:1/nightshift' });
+    tmp.onCleanup(() => store.close());
+    const error = await store.migrate().then(
       () => null,
       (err: unknown) => err,
     );
-    expect(isStoreError(error, 'unsupported')).toBe(true);
-    expect((error as Error).message).toMatch(/PostgreSQL support is coming.*use `store: sqlite`/);
+    expect(isStoreError(error, 'cannot_open')).toBe(true);
+    expect((error as Error).message).toMatch(/cannot reach postgres:\/\/nightshift:\*\*\*@127\.0\.0\.1:1\/nightshift/);
   });
 });

@@ -51,8 +51,38 @@ CREATE INDEX runs_status_scheduled ON runs (status, scheduled_at);
 -- index sqlite_autoindex_outbox_1
 -- (automatic)
 
+-- index sqlite_autoindex_queue_state_1
+-- (automatic)
+
 -- index sqlite_autoindex_runs_1
 -- (automatic)
+
+-- index sqlite_autoindex_state_1
+-- (automatic)
+
+-- index sqlite_autoindex_tasks_1
+-- (automatic)
+
+-- index state_log_key_version
+CREATE UNIQUE INDEX state_log_key_version ON state_log (key, version);
+
+-- index task_claims_queue_at
+CREATE INDEX task_claims_queue_at ON task_claims (queue, at);
+
+-- index task_failures_queue_at
+CREATE INDEX task_failures_queue_at ON task_failures (queue, at);
+
+-- index tasks_claim
+CREATE INDEX tasks_claim ON tasks (queue, state, priority DESC, run_at, id);
+
+-- index tasks_key
+CREATE UNIQUE INDEX tasks_key ON tasks (queue, key) WHERE key IS NOT NULL;
+
+-- index tasks_lease
+CREATE INDEX tasks_lease ON tasks (state, lease_expires_at);
+
+-- index tasks_run
+CREATE INDEX tasks_run ON tasks (run_id) WHERE run_id IS NOT NULL;
 
 -- table breakers
 CREATE TABLE breakers (
@@ -61,7 +91,7 @@ CREATE TABLE breakers (
   reason    TEXT    NOT NULL,
   opened_at INTEGER NOT NULL,
   detail    TEXT
-);
+, reset_at INTEGER);
 
 -- table checks
 CREATE TABLE checks (
@@ -148,6 +178,13 @@ CREATE TABLE pings (
   duration_ms INTEGER
 );
 
+-- table queue_state
+CREATE TABLE queue_state (
+  queue        TEXT    NOT NULL PRIMARY KEY,
+  paused_until INTEGER,
+  pause_reason TEXT
+);
+
 -- table runs
 CREATE TABLE runs (
   id             TEXT    NOT NULL PRIMARY KEY,
@@ -176,4 +213,60 @@ CREATE TABLE schema_migrations (
   version    INTEGER NOT NULL PRIMARY KEY,
   name       TEXT    NOT NULL,
   applied_at INTEGER NOT NULL
+);
+
+-- table state
+CREATE TABLE state (
+  key            TEXT    NOT NULL PRIMARY KEY,
+  value          TEXT    NOT NULL,
+  version        INTEGER NOT NULL CHECK (version >= 1),
+  updated_at     INTEGER NOT NULL,
+  updated_by_job TEXT,
+  updated_by_run TEXT
+);
+
+-- table state_log
+CREATE TABLE state_log (
+  id         INTEGER PRIMARY KEY,
+  key        TEXT    NOT NULL,
+  version    INTEGER NOT NULL,
+  value      TEXT,
+  size_bytes INTEGER NOT NULL,
+  job        TEXT,
+  run_id     TEXT,
+  at         INTEGER NOT NULL
+);
+
+-- table task_claims
+CREATE TABLE task_claims (
+  id    INTEGER PRIMARY KEY,
+  queue TEXT    NOT NULL,
+  at    INTEGER NOT NULL
+);
+
+-- table task_failures
+CREATE TABLE task_failures (
+  id    INTEGER PRIMARY KEY,
+  queue TEXT    NOT NULL,
+  at    INTEGER NOT NULL
+);
+
+-- table tasks
+CREATE TABLE tasks (
+  id               TEXT    NOT NULL PRIMARY KEY,
+  queue            TEXT    NOT NULL,
+  payload          TEXT    NOT NULL,
+  priority         INTEGER NOT NULL DEFAULT 0,
+  run_at           INTEGER NOT NULL,
+  key              TEXT,
+  state            TEXT    NOT NULL CHECK (state IN ('queued', 'running', 'done', 'dead')),
+  attempt          INTEGER NOT NULL DEFAULT 0 CHECK (attempt >= 0),
+  lease_token      TEXT,
+  lease_expires_at INTEGER,
+  run_id           TEXT,
+  claimed_by       TEXT,
+  last_error       TEXT,
+  result           TEXT,
+  created_at       INTEGER NOT NULL,
+  updated_at       INTEGER NOT NULL
 );

@@ -1,36 +1,22 @@
 /**
- * Check and ping rows. A check's stored status is one of new, up, down, paused; `grace` and `started` are worked out
- * from these fields and the clock by the watcher, so nothing has to be written when a check merely enters its grace.
+ * Check and ping rows on SQLite: the SQL. The rows, their mapping and the state machine a ping or a pause drives are
+ * shared with PostgreSQL in ../check-rows.ts.
  */
+import {
+  applyPing,
+  checkFromRow,
+  durationSince,
+  newCheckRow,
+  pausedCheckRow,
+  pingEndsRun,
+  pingFromRow,
+  type CheckRow,
+  type PingRow,
+} from '../check-rows.ts';
 import { StoreError } from '../errors.ts';
-import type { CheckRecord, CheckSpec, NewPing, Ping, PingKind, StoredCheckStatus, CheckOrigin } from '../types.ts';
+import type { CheckRecord, CheckSpec, NewPing, Ping } from '../types.ts';
 import type { StatementCache } from './connection.ts';
-import { toIso, toIsoOrNull, toMs } from './rows.ts';
-
-interface CheckRow {
-  name: string;
-  uuid: string;
-  origin: string;
-  status: string;
-  created_at: number;
-  last_ping_at: number | null;
-  last_success_at: number | null;
-  last_start_at: number | null;
-  last_start_rid: string | null;
-  down_since: number | null;
-  resumed_at: number | null;
-  every_ms: number | null;
-  grace_ms: number | null;
-}
-
-interface PingRow {
-  kind: string;
-  exit_code: number | null;
-  rid: string | null;
-  body: string | null;
-  created_at: number;
-  duration_ms: number | null;
-}
+import { toMs } from './rows.ts';
 
 const CHECK_COLUMNS = `name, uuid, origin, status, created_at, last_ping_at, last_success_at, last_start_at,
   last_start_rid, down_since, resumed_at, every_ms, grace_ms`;
@@ -54,36 +40,6 @@ const SELECT_START_BY_RID = `SELECT created_at FROM pings WHERE check_name = ? A
 const TRIM_PINGS = `DELETE FROM pings WHERE check_name = ? AND id <= (
   SELECT id FROM pings WHERE check_name = ? ORDER BY id DESC LIMIT 1 OFFSET ?)`;
 
-function checkFromRow(row: CheckRow): CheckRecord {
-  return {
-    name: row.name,
-    uuid: row.uuid,
-    // Safe: both columns are CHECK-constrained to these values.
-    origin: row.origin as CheckOrigin,
-    status: row.status as StoredCheckStatus,
-    created_at: toIso(row.created_at),
-    last_ping_at: toIsoOrNull(row.last_ping_at),
-    last_success_at: toIsoOrNull(row.last_success_at),
-    last_start_at: toIsoOrNull(row.last_start_at),
-    last_start_rid: row.last_start_rid,
-    down_since: toIsoOrNull(row.down_since),
-    resumed_at: toIsoOrNull(row.resumed_at),
-    every_ms: row.every_ms,
-    grace_ms: row.grace_ms,
-  };
-}
-
-function pingFromRow(row: PingRow): Ping {
-  return {
-    kind: row.kind as PingKind,
-    exit_code: row.exit_code,
-    rid: row.rid,
-    body: row.body,
-    created_at: toIso(row.created_at),
-    duration_ms: row.duration_ms,
-  };
-}
-
 function getCheckRow(sql: StatementCache, name: string): CheckRow | undefined {
   return sql.get<[string], CheckRow>(SELECT_CHECK).get(name);
 }
@@ -106,24 +62,6 @@ export function getCheckRecord(sql: StatementCache, name: string): CheckRecord |
 export function findCheckByUuidRow(sql: StatementCache, uuid: string): CheckRecord | null {
   const row = sql.get<[string], CheckRow>(SELECT_CHECK_BY_UUID).get(uuid);
   return row === undefined ? null : checkFromRow(row);
-}
-
-function newCheckRow(name: string, uuid: string, origin: CheckOrigin, at: number): CheckRow {
-  return {
-    name,
-    uuid,
-    origin,
-    status: 'new',
-    created_at: at,
-    last_ping_at: null,
-    last_success_at: null,
-    last_start_at: null,
-    last_start_rid: null,
-    down_since: null,
-    resumed_at: null,
-    every_ms: null,
-    grace_ms: null,
-  };
 }
 
 /** Run inside a transaction. */
@@ -165,34 +103,8 @@ export function createCheckRow(
 export function recordPingRows(sql: StatementCache, ping: NewPing): { before: CheckRecord; after: CheckRecord; ping: Ping } {
   const row = requireCheckRow(sql, ping.check);
   const at = toMs(ping.at, 'at');
-  const next: CheckRow = { ...row };
-  const unpaused: StoredCheckStatus = row.last_success_at === null ? 'new' : 'up';
-  let durationMs: number | null = null;
-  const success = ping.kind === 'success' || (ping.kind === 'exit' && ping.exit_code === 0);
-  const failure = ping.kind === 'fail' || (ping.kind === 'exit' && ping.exit_code !== 0);
-
-  if (ping.kind === 'start') {
-    next.last_start_at = at;
-    next.last_start_rid = ping.rid;
-    next.last_ping_at = at;
-    if (row.status === 'paused') next.status = unpaused;
-  } else if (success || failure) {
-    durationMs = startedAt(sql, row, ping.rid, at);
-    // The open start is closed by its own end (same rid), or by any end when the start had no rid.
-    if (ping.rid === null || ping.rid === row.last_start_rid) {
-      next.last_start_at = null;
-      next.last_start_rid = null;
-    }
-    next.last_ping_at = at;
-    if (success) {
-      next.status = 'up';
-      next.last_success_at = at;
-      next.down_since = null;
-    } else {
-      next.status = 'down';
-      next.down_since = row.status === 'down' ? row.down_since : at;
-    }
-  }
+  const durationMs = pingEndsRun(ping) ? startedAt(sql, row, ping.rid, at) : null;
+  const { next, result } = applyPing(row, ping, { rid: ping.rid, body: ping.body, at, duration_ms: durationMs });
   sql.get<CheckRow>(UPDATE_CHECK).run(next);
   sql.get<[string, string, number | null, string | null, string | null, number, number | null]>(INSERT_PING).run(
     ping.check,
@@ -204,19 +116,14 @@ export function recordPingRows(sql: StatementCache, ping: NewPing): { before: Ch
     durationMs,
   );
   sql.get<[string, string, number]>(TRIM_PINGS).run(ping.check, ping.check, Math.max(ping.keep, 1));
-  return {
-    before: checkFromRow(row),
-    after: checkFromRow(next),
-    ping: { kind: ping.kind, exit_code: ping.exit_code, rid: ping.rid, body: ping.body, created_at: toIso(at), duration_ms: durationMs },
-  };
+  return result;
 }
 
 /** Milliseconds since the start this end pairs with: by rid when given (runs may overlap), else the open start. */
 function startedAt(sql: StatementCache, row: CheckRow, rid: string | null, at: number): number | null {
-  let start: number | null = null;
-  if (rid !== null) start = sql.get<[string, string], { created_at: number }>(SELECT_START_BY_RID).get(row.name, rid)?.created_at ?? null;
-  else start = row.last_start_at;
-  return start === null || start > at ? null : at - start;
+  if (rid === null) return durationSince(row.last_start_at, at);
+  const start = sql.get<[string, string], { created_at: number }>(SELECT_START_BY_RID).get(row.name, rid);
+  return durationSince(start?.created_at ?? null, at);
 }
 
 export function listPingRows(sql: StatementCache, check: string, limit: number): Ping[] {
@@ -230,15 +137,7 @@ export function markCheckDownRow(sql: StatementCache, name: string, since: strin
 
 /** Run inside a transaction. */
 export function setCheckPausedRow(sql: StatementCache, name: string, paused: boolean, at: string): CheckRecord {
-  const row = requireCheckRow(sql, name);
-  const next: CheckRow = { ...row };
-  if (paused) {
-    next.status = 'paused';
-    next.down_since = null;
-  } else if (row.status === 'paused') {
-    next.status = row.last_success_at === null ? 'new' : 'up';
-    next.resumed_at = toMs(at, 'at');
-  }
+  const next = pausedCheckRow(requireCheckRow(sql, name), paused, at);
   sql.get<CheckRow>(UPDATE_CHECK).run(next);
   return checkFromRow(next);
 }

@@ -1,7 +1,7 @@
-/** Job holds, reported outputs and breakers (migration 3). */
+/** Job holds, reported outputs and breakers (migration 3; a breaker's reset, migration 7). */
 import type { BreakerRecord, JobHold } from '../types.ts';
 import type { StatementCache } from './connection.ts';
-import { toIso, toMs } from './rows.ts';
+import { toIso, toIsoOrNull, toMs } from './rows.ts';
 
 const UPSERT_HOLD = `INSERT INTO job_state (job, hold, hold_reason, hold_since) VALUES (?, ?, ?, ?)
   ON CONFLICT (job) DO UPDATE SET hold = excluded.hold, hold_reason = excluded.hold_reason, hold_since = excluded.hold_since`;
@@ -10,7 +10,8 @@ const INSERT_OUTPUT = `INSERT INTO outputs (job, run_id, outputs, spend, at) VAL
 const OPEN_BREAKER = `INSERT INTO breakers (name, open, reason, opened_at, detail) VALUES (?, 1, ?, ?, ?)
   ON CONFLICT (name) DO UPDATE SET open = 1, reason = excluded.reason, opened_at = excluded.opened_at,
   detail = excluded.detail WHERE breakers.open = 0`;
-const CLOSE_BREAKER = `UPDATE breakers SET open = 0 WHERE name = ? AND open = 1`;
+const CLOSE_BREAKER = `UPDATE breakers SET open = 0, reset_at = ? WHERE name = ? AND open = 1`;
+const BREAKER_RESET_AT = `SELECT reset_at FROM breakers WHERE name = ?`;
 const OPEN_BREAKERS = `SELECT name, reason, opened_at, detail FROM breakers WHERE open = 1 ORDER BY name`;
 const PRUNE_OUTPUTS = `DELETE FROM outputs WHERE at < ?`;
 
@@ -23,11 +24,6 @@ export function setHoldRow(sql: StatementCache, job: string, hold: JobHold | nul
   );
 }
 
-export function holdFromRow(row: { hold: string | null; hold_reason: string | null; hold_since: number | null }): JobHold | null {
-  if (row.hold === null || row.hold_reason === null || row.hold_since === null) return null;
-  // Written only through setHoldRow; `hold` is CHECK-constrained.
-  return { state: row.hold as JobHold['state'], reason: row.hold_reason as JobHold['reason'], since: toIso(row.hold_since) };
-}
 
 export function setRetryAfterRow(sql: StatementCache, runId: string, at: string): boolean {
   return sql.get<[number, string]>(SET_RETRY_AFTER).run(toMs(at, 'at'), runId).changes === 1;
@@ -49,8 +45,13 @@ export function openBreakerRow(sql: StatementCache, b: BreakerRecord): boolean {
   return sql.get<[string, string, number, string | null]>(OPEN_BREAKER).run(b.name, b.reason, toMs(b.opened_at, 'opened_at'), b.detail).changes === 1;
 }
 
-export function closeBreakerRow(sql: StatementCache, name: string): boolean {
-  return sql.get<[string]>(CLOSE_BREAKER).run(name).changes === 1;
+export function closeBreakerRow(sql: StatementCache, name: string, at: string): boolean {
+  return sql.get<[number, string]>(CLOSE_BREAKER).run(toMs(at, 'at'), name).changes === 1;
+}
+
+export function breakerResetAtRow(sql: StatementCache, name: string): string | null {
+  const row = sql.get<[string], { reset_at: number | null }>(BREAKER_RESET_AT).get(name);
+  return toIsoOrNull(row?.reset_at ?? null);
 }
 
 export function openBreakerRows(sql: StatementCache): BreakerRecord[] {

@@ -1,8 +1,20 @@
 /**
- * Incident and outbox rows. An incident and the notifications it needs are written in one transaction, so a crash
- * can neither open an incident nobody hears about nor queue a message about an incident that does not exist.
+ * Incident and outbox rows on SQLite: the SQL; the rows and their mapping are shared in ../incident-rows.ts. An
+ * incident and the notifications it needs are written in one transaction, so a crash can neither open an incident
+ * nobody hears about nor queue a message about an incident that does not exist.
  */
-import { StoreError } from '../errors.ts';
+import {
+  backlogFromRow,
+  detailText,
+  flappedDetailText,
+  incidentFromRow,
+  incidentListLimit,
+  newIncidentRow,
+  outboxFromRow,
+  type BacklogRow,
+  type IncidentRow,
+  type OutboxRow,
+} from '../incident-rows.ts';
 import type {
   ChannelBacklog,
   Incident,
@@ -14,32 +26,7 @@ import type {
   OutboxEntry,
 } from '../types.ts';
 import type { StatementCache } from './connection.ts';
-import { toIso, toIsoOrNull, toMs } from './rows.ts';
-
-interface IncidentRow {
-  id: string;
-  kind: string;
-  subject: string;
-  state: string;
-  opened_at: number;
-  resolved_at: number | null;
-  summary: string;
-  detail: string;
-  last_notified_at: number;
-}
-
-interface OutboxRow {
-  id: string;
-  incident_id: string;
-  channel: string;
-  event: string;
-  created_at: number;
-  due_at: number;
-  attempts: number;
-  last_error: string | null;
-  state: string;
-  sent_at: number | null;
-}
+import { toIsoOrNull, toMs } from './rows.ts';
 
 const INCIDENT_COLUMNS = `id, kind, subject, state, opened_at, resolved_at, summary, detail, last_notified_at`;
 const SELECT_OPEN = `SELECT ${INCIDENT_COLUMNS} FROM incidents WHERE kind = ? AND subject = ? AND state = 'open'`;
@@ -58,6 +45,7 @@ const INSERT_OUTBOX = `INSERT INTO outbox (id, incident_id, channel, event, crea
   VALUES (?, ?, ?, ?, ?, ?, 0, 'pending')`;
 const SELECT_DUE = `SELECT * FROM outbox WHERE state = 'pending' AND due_at <= ? ORDER BY due_at, id LIMIT ?`;
 const SELECT_NEXT_DUE = `SELECT MIN(due_at) AS due FROM outbox WHERE state = 'pending'`;
+const SELECT_OF_INCIDENT = `SELECT * FROM outbox WHERE incident_id = ? ORDER BY created_at, id`;
 const MARK_SENT = `UPDATE outbox SET state = 'sent', sent_at = ?, attempts = attempts + 1 WHERE id = ? AND state = 'pending'`;
 const MARK_RETRY = `UPDATE outbox SET attempts = attempts + 1, last_error = ?, due_at = ? WHERE id = ? AND state = 'pending'`;
 const MARK_FAILED = `UPDATE outbox SET attempts = attempts + 1, last_error = ?, state = 'failed' WHERE id = ?
@@ -71,36 +59,6 @@ const BACKLOG = `SELECT channel,
 const LAST_ERROR = `SELECT last_error FROM outbox WHERE channel = ? AND last_error IS NOT NULL
   AND state IN ('pending', 'failed') ORDER BY attempts DESC, id DESC LIMIT 1`;
 const PRUNE = `DELETE FROM incidents WHERE state = 'resolved' AND resolved_at < ?`;
-
-function incidentFromRow(row: IncidentRow): Incident {
-  return {
-    id: row.id,
-    // Written only through this typed store.
-    kind: row.kind as IncidentKind,
-    subject: row.subject,
-    state: row.state as Incident['state'],
-    opened_at: toIso(row.opened_at),
-    resolved_at: toIsoOrNull(row.resolved_at),
-    summary: row.summary,
-    detail: JSON.parse(row.detail) as IncidentDetail,
-    last_notified_at: toIso(row.last_notified_at),
-  };
-}
-
-function outboxFromRow(row: OutboxRow): OutboxEntry {
-  return {
-    id: row.id,
-    incident_id: row.incident_id,
-    channel: row.channel,
-    event: row.event as NotificationEvent,
-    created_at: toIso(row.created_at),
-    due_at: toIso(row.due_at),
-    attempts: row.attempts,
-    last_error: row.last_error,
-    state: row.state as OutboxEntry['state'],
-    sent_at: toIsoOrNull(row.sent_at),
-  };
-}
 
 function queue(sql: StatementCache, incidentId: string, event: NotificationEvent, notify: readonly NewNotification[], at: number, due: number): void {
   for (const entry of notify) {
@@ -117,24 +75,13 @@ export function openIncidentRows(sql: StatementCache, input: NewIncident): { inc
   const latest = sql.get<[string, string], IncidentRow>(SELECT_LATEST).get(input.kind, input.subject);
   if (latest !== undefined && sql.get<[string], { id: string }>(PENDING_RECOVERIES).all(latest.id).length > 0) {
     // It cleared and came back before anyone was told it cleared: one incident, still open, told once.
-    const detail = JSON.parse(latest.detail) as IncidentDetail;
-    const flapped: IncidentDetail = { ...detail, flaps: (detail.flaps ?? 0) + 1 };
+    const flapped = flappedDetailText(latest);
     sql.get<[string]>(CANCEL_RECOVERIES).run(latest.id);
-    sql.get<[string, string]>(REOPEN).run(JSON.stringify(flapped), latest.id);
-    return { incident: incidentFromRow({ ...latest, state: 'open', resolved_at: null, detail: JSON.stringify(flapped) }), outcome: 'reopened' };
+    sql.get<[string, string]>(REOPEN).run(flapped, latest.id);
+    return { incident: incidentFromRow({ ...latest, state: 'open', resolved_at: null, detail: flapped }), outcome: 'reopened' };
   }
 
-  const row: IncidentRow = {
-    id: input.id,
-    kind: input.kind,
-    subject: input.subject,
-    state: 'open',
-    opened_at: at,
-    resolved_at: null,
-    summary: input.summary,
-    detail: JSON.stringify(input.detail),
-    last_notified_at: at,
-  };
+  const row = newIncidentRow(input, at);
   sql.get<IncidentRow>(INSERT_INCIDENT).run(row);
   queue(sql, input.id, 'incident.opened', input.notify, at, at);
   return { incident: incidentFromRow(row), outcome: 'opened' };
@@ -154,7 +101,7 @@ export function resolveIncidentRows(
 }
 
 export function updateIncidentRow(sql: StatementCache, id: string, summary: string, detail: IncidentDetail): boolean {
-  return sql.get<[string, string, string]>(UPDATE_TEXT).run(summary, JSON.stringify(detail), id).changes === 1;
+  return sql.get<[string, string, string]>(UPDATE_TEXT).run(summary, detailText(detail), id).changes === 1;
 }
 
 /** Run inside a transaction. */
@@ -178,14 +125,17 @@ export function listIncidentRows(sql: StatementCache, query: { open?: boolean; s
     where.push('subject = ?');
     params.push(query.subject);
   }
-  const limit = query.limit ?? 100;
-  if (!Number.isInteger(limit) || limit < 1) throw new StoreError('invalid_argument', `limit must be a positive integer, got ${limit}`);
+  const limit = incidentListLimit(query.limit);
   const text = `SELECT ${INCIDENT_COLUMNS} FROM incidents ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT ?`;
   return sql.get<(string | number)[], IncidentRow>(text).all(...params, limit).map(incidentFromRow);
 }
 
 export function listDueRows(sql: StatementCache, now: string, limit: number): OutboxEntry[] {
   return sql.get<[number, number], OutboxRow>(SELECT_DUE).all(toMs(now, 'now'), limit).map(outboxFromRow);
+}
+
+export function incidentNotificationRows(sql: StatementCache, incidentId: string): OutboxEntry[] {
+  return sql.get<[string], OutboxRow>(SELECT_OF_INCIDENT).all(incidentId).map(outboxFromRow);
 }
 
 export function nextDueRow(sql: StatementCache): string | null {
@@ -202,15 +152,10 @@ export function markFailedRow(sql: StatementCache, id: string, error: string, re
 }
 
 export function backlogRows(sql: StatementCache): ChannelBacklog[] {
-  type Row = { channel: string; pending: number; attempts: number; oldest_at: number | null; failed: number };
-  return sql.get<[], Row>(BACKLOG).all().map((row) => ({
-    channel: row.channel,
-    pending: row.pending,
-    attempts: row.attempts,
-    last_error: sql.get<[string], { last_error: string }>(LAST_ERROR).get(row.channel)?.last_error ?? null,
-    oldest_at: toIsoOrNull(row.oldest_at),
-    failed: row.failed,
-  }));
+  return sql
+    .get<[], BacklogRow>(BACKLOG)
+    .all()
+    .map((row) => backlogFromRow(row, sql.get<[string], { last_error: string }>(LAST_ERROR).get(row.channel)?.last_error ?? null));
 }
 
 export function pruneIncidentRows(sql: StatementCache, olderThan: string): number {

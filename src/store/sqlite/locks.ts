@@ -6,10 +6,10 @@
  * expiry instant), or when the caller names the current holder's token in `replaceToken` (it proved that holder
  * dead). Locks are not re-entrant: a holder asking again for its own lock is told it is held (by itself).
  */
-import { StoreError } from '../errors.ts';
 import type { LockRequest } from '../types.ts';
+import { lockExpiry, renewedExpiry } from '../rows.ts';
 import type { StatementCache } from './connection.ts';
-import { toMs, type LockRow } from './rows.ts';
+import type { LockRow } from './rows.ts';
 
 const LOCK_COLUMNS = `name, token, run_id, pid, pid_start, node, acquired_at, expires_at`;
 
@@ -48,7 +48,7 @@ export function writeLock(sql: StatementCache, request: LockRequest, runId: stri
   const { holder } = request;
   sql
     .get<[string, string, string | null, number, number | null, string, number, number | null]>(UPSERT_LOCK)
-    .run(request.name, holder.token, runId, holder.pid, holder.pid_start, holder.node, nowMs, expiry(request, nowMs));
+    .run(request.name, holder.token, runId, holder.pid, holder.pid_start, holder.node, nowMs, lockExpiry(request, nowMs));
 }
 
 export function releaseLockRow(sql: StatementCache, name: string, token: string): boolean {
@@ -60,19 +60,6 @@ export function releaseRunLocks(sql: StatementCache, runId: string): number {
 }
 
 export function renewLockRow(sql: StatementCache, name: string, token: string, ttlMs: number, now: string): boolean {
-  checkTtl(ttlMs);
-  const expiresAt = toMs(now, 'now') + ttlMs;
+  const expiresAt = renewedExpiry(ttlMs, now);
   return sql.get<[number, string, string]>(RENEW_LOCK).run(expiresAt, name, token).changes > 0;
-}
-
-function expiry(request: LockRequest, nowMs: number): number | null {
-  if (request.ttl_ms == null) return null;
-  checkTtl(request.ttl_ms);
-  return nowMs + request.ttl_ms;
-}
-
-function checkTtl(ttlMs: number): void {
-  if (!Number.isFinite(ttlMs) || ttlMs < 0) {
-    throw new StoreError('invalid_argument', `lock ttl_ms must be a non-negative number of milliseconds, got ${ttlMs}`);
-  }
 }

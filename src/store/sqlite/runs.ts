@@ -1,5 +1,6 @@
 /**
- * Run rows: the SQL and the synchronous steps the store composes into transactions.
+ * Run rows on SQLite: the SQL and the synchronous steps the store composes into transactions. A new run's row, a
+ * run's end and the arguments' checks are shared with PostgreSQL in ../rows.ts.
  *
  * Conventions (also documented on the Store interface):
  * - A run recorded directly in a final state (`insertRun` with a RunEnd, `cancelQueuedRun`) never started: its
@@ -9,9 +10,13 @@
  *   the order they are due.
  */
 import { StoreError } from '../errors.ts';
-import { FINISHED_STATUSES, type NewRun, type RunEnd, type RunQuery } from '../types.ts';
+import type { RunEnd, RunQuery } from '../types.ts';
 import type { StatementCache } from './connection.ts';
+import { checkKeepPerJob, endedAtMs, finishedTimes, runListLimit } from '../rows.ts';
 import { toMs, type RunRow } from './rows.ts';
+
+// SQLite text holds any string, so the shared new-run row is stored as it is (PostgreSQL's replaces NUL).
+export { newRunRow } from '../rows.ts';
 
 const RUN_COLUMNS = `id, job, attempt, status, reason, "trigger", exit_code, signal, scheduled_at, started_at,
   ended_at, duration_ms, pid, degraded, orphans_killed, node, chain_id, error, heartbeat_at, retry_after_at`;
@@ -40,37 +45,6 @@ const PRUNE_RUNS = `DELETE FROM runs WHERE id IN (
   WHERE newer > ? OR ended_at < ?
 )`;
 
-export const DEFAULT_LIST_LIMIT = 100;
-
-type RunState = { status: 'queued' } | { status: 'running'; startedMs: number } | RunEnd;
-
-/** A full row for a new run in `state`. */
-export function newRunRow(run: NewRun, state: RunState): RunRow {
-  const final = state.status !== 'queued' && state.status !== 'running' ? checkEnd(state) : null;
-  return {
-    id: run.id,
-    job: run.job,
-    attempt: run.attempt,
-    status: state.status,
-    reason: final?.reason ?? null,
-    trigger: run.trigger,
-    exit_code: final?.exit_code ?? null,
-    signal: final?.signal ?? null,
-    scheduled_at: toMs(run.scheduled_at, 'scheduled_at'),
-    started_at: state.status === 'running' ? state.startedMs : null,
-    ended_at: final === null ? null : toMs(final.ended_at, 'ended_at'),
-    duration_ms: null,
-    pid: null,
-    degraded: run.degraded ?? null,
-    orphans_killed: final?.orphans_killed ?? 0,
-    node: run.node,
-    chain_id: run.chain_id,
-    error: final?.error ?? null,
-    heartbeat_at: null,
-    retry_after_at: null,
-  };
-}
-
 export function insertRunRow(sql: StatementCache, row: RunRow): void {
   sql.get<RunRow>(INSERT_RUN).run(row);
 }
@@ -91,13 +65,7 @@ export function markQueuedRunning(sql: StatementCache, id: string, startedMs: nu
 }
 
 export function finishRunningRow(sql: StatementCache, id: string, end: RunEnd): void {
-  const row = requireRunRow(sql, id);
-  if (row.status !== 'running' || row.started_at === null) {
-    throw new StoreError('not_running', `run ${id} cannot be finished: it is ${row.status}, not running`);
-  }
-  checkEnd(end);
-  const endedMs = toMs(end.ended_at, 'ended_at');
-  const durationMs = Math.max(0, endedMs - row.started_at);
+  const { endedMs, durationMs } = finishedTimes(id, requireRunRow(sql, id), end);
   sql
     .get<[string, string | null, number | null, string | null, number, number, number, string | null, string]>(
       FINISH_RUNNING,
@@ -106,8 +74,7 @@ export function finishRunningRow(sql: StatementCache, id: string, end: RunEnd): 
 }
 
 export function cancelQueuedRow(sql: StatementCache, id: string, end: RunEnd): boolean {
-  checkEnd(end);
-  const endedMs = toMs(end.ended_at, 'ended_at');
+  const endedMs = endedAtMs(end);
   return (
     sql
       .get<[string, string | null, number | null, string | null, number, number, string | null, string]>(CANCEL_QUEUED)
@@ -123,10 +90,7 @@ export function setRunPidRow(sql: StatementCache, id: string, pid: number): void
 }
 
 export function listRunRows(sql: StatementCache, query: RunQuery): RunRow[] {
-  const limit = query.limit ?? DEFAULT_LIST_LIMIT;
-  if (!Number.isInteger(limit) || limit < 0) {
-    throw new StoreError('invalid_argument', `limit must be a non-negative integer, got ${limit}`);
-  }
+  const limit = runListLimit(query.limit);
   if (query.statuses !== undefined && query.statuses.length === 0) return [];
 
   const where: string[] = [];
@@ -162,18 +126,8 @@ export function countLostInChainRows(sql: StatementCache, chainId: string): numb
 }
 
 export function pruneRunRows(sql: StatementCache, keepPerJob: number, olderThan: string): number {
-  if (!Number.isInteger(keepPerJob) || keepPerJob < 0) {
-    throw new StoreError('invalid_argument', `keepPerJob must be a non-negative integer, got ${keepPerJob}`);
-  }
+  checkKeepPerJob(keepPerJob);
   return sql.get<[number, number]>(PRUNE_RUNS).run(keepPerJob, toMs(olderThan, 'olderThan')).changes;
-}
-
-/** Guards the JavaScript callers TypeScript cannot: a run may only end in a final state. */
-function checkEnd(end: RunEnd): RunEnd {
-  if (!FINISHED_STATUSES.includes(end.status)) {
-    throw new StoreError('invalid_argument', `a run cannot end as ${JSON.stringify(end.status)}`);
-  }
-  return end;
 }
 
 export function setHeartbeatRow(sql: StatementCache, runId: string, at: string): boolean {

@@ -34,6 +34,8 @@ import {
 } from './locks.ts';
 import { applyMigrations, checkSchemaCurrent } from './migrate.ts';
 import { watchMethods, type WatchMethods } from './store-watch.ts';
+import { coordinationMethods, type CoordinationMethods } from './store-coordination.ts';
+import { taskMethods, type TaskMethods } from './store-tasks.ts';
 import { lockFromRow, runFromRow, toMs } from './rows.ts';
 import {
   cancelQueuedRow,
@@ -61,7 +63,7 @@ export async function openSqliteStore(path: string, options: OpenOptions = {}): 
 
 // The watching and containment methods come from store-watch.ts, assigned in the constructor (declaration merging
 // gives the class their types).
-interface SqliteStore extends WatchMethods {}
+interface SqliteStore extends WatchMethods, CoordinationMethods, TaskMethods {}
 
 class SqliteStore implements Store {
   readonly #db: Db;
@@ -76,6 +78,8 @@ class SqliteStore implements Store {
     this.#path = path;
     this.#readonly = readonly;
     Object.assign(this, watchMethods({ sql: this.#sql, run: (operation) => this.#do(operation), tx: (body) => this.#immediate(body) }));
+    Object.assign(this, coordinationMethods({ sql: this.#sql, run: (operation) => this.#do(operation), tx: (body) => this.#immediate(body) }));
+    Object.assign(this, taskMethods({ sql: this.#sql, run: (operation) => this.#do(operation), tx: (body) => this.#immediate(body) }));
   }
 
   async migrate(): Promise<void> {

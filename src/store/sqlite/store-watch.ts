@@ -18,7 +18,7 @@ import type {
   OutboxEntry,
   Ping,
   PruneResult,
-  Store,
+  WatchMethods,
 } from '../types.ts';
 import { isStoreError } from '../errors.ts';
 import type { StatementCache } from './connection.ts';
@@ -41,6 +41,7 @@ import {
   markFailedRow,
   markSentRow,
   nextDueRow,
+  incidentNotificationRows,
   openIncidentRows,
   pruneIncidentRows,
   renotifyIncidentRows,
@@ -48,6 +49,7 @@ import {
   updateIncidentRow,
 } from './incidents.ts';
 import {
+  breakerResetAtRow,
   closeBreakerRow,
   insertOutputRow,
   openBreakerRow,
@@ -66,39 +68,7 @@ export interface StoreAccess {
   tx<T>(body: () => T): T;
 }
 
-export type WatchMethods = Pick<
-  Store,
-  | 'setJobHold'
-  | 'setRunRetryAfter'
-  | 'recordOutput'
-  | 'sumOutputs'
-  | 'openBreaker'
-  | 'closeBreaker'
-  | 'listOpenBreakers'
-  | 'pruneOutputs'
-  | 'syncChecks'
-  | 'listChecks'
-  | 'getCheck'
-  | 'findCheckByUuid'
-  | 'createCheck'
-  | 'recordPing'
-  | 'recordPings'
-  | 'listPings'
-  | 'markCheckDown'
-  | 'setCheckPaused'
-  | 'openIncident'
-  | 'updateIncident'
-  | 'resolveIncident'
-  | 'renotifyIncident'
-  | 'getIncident'
-  | 'listIncidents'
-  | 'listDueNotifications'
-  | 'nextNotificationDue'
-  | 'markNotificationSent'
-  | 'markNotificationFailed'
-  | 'outboxSummary'
-  | 'pruneIncidents'
->;
+export type { WatchMethods };
 
 export function watchMethods(db: StoreAccess): WatchMethods {
   return {
@@ -124,8 +94,12 @@ export function watchMethods(db: StoreAccess): WatchMethods {
       return db.run(() => openBreakerRow(db.sql, breaker));
     },
 
-    async closeBreaker(name: string): Promise<boolean> {
-      return db.run(() => closeBreakerRow(db.sql, name));
+    async closeBreaker(name: string, at: string): Promise<boolean> {
+      return db.run(() => closeBreakerRow(db.sql, name, at));
+    },
+
+    async breakerResetAt(name: string): Promise<string | null> {
+      return db.run(() => breakerResetAtRow(db.sql, name));
     },
 
     async listOpenBreakers(): Promise<BreakerRecord[]> {
@@ -233,6 +207,10 @@ export function watchMethods(db: StoreAccess): WatchMethods {
 
     async nextNotificationDue(): Promise<string | null> {
       return db.run(() => nextDueRow(db.sql));
+    },
+
+    async listNotifications(incidentId: string): Promise<OutboxEntry[]> {
+      return db.run(() => incidentNotificationRows(db.sql, incidentId));
     },
 
     async markNotificationSent(id: string, at: string): Promise<boolean> {

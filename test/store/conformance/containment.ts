@@ -36,11 +36,31 @@ export function describeContainment(ctx: StoreContext): void {
       expect(await ctx.store.openBreaker(breaker)).toBe(true);
       expect(await ctx.store.openBreaker({ ...breaker, opened_at: at(5) })).toBe(false);
       expect(await ctx.store.listOpenBreakers()).toEqual([breaker]);
-      expect(await ctx.store.closeBreaker('publishing')).toBe(true);
-      expect(await ctx.store.closeBreaker('publishing')).toBe(false);
+      expect(await ctx.store.closeBreaker('publishing', at(7))).toBe(true);
+      expect(await ctx.store.closeBreaker('publishing', at(8))).toBe(false);
       expect(await ctx.store.listOpenBreakers()).toEqual([]);
       expect(await ctx.store.openBreaker({ ...breaker, reason: 'spend', opened_at: at(9) })).toBe(true);
       expect((await ctx.store.listOpenBreakers())[0]).toMatchObject({ reason: 'spend', opened_at: at(9) });
+    });
+
+    it('records a reset when it closes an open breaker, and keeps it across a reopen', async () => {
+      const breaker = { name: 'outputs:publishing', reason: 'outputs' as const, opened_at: at(0), detail: null };
+      expect(await ctx.store.breakerResetAt('outputs:publishing')).toBeNull(); // no row yet
+      await ctx.store.openBreaker(breaker);
+      expect(await ctx.store.breakerResetAt('outputs:publishing')).toBeNull(); // open, never reset
+      await ctx.store.closeBreaker('outputs:publishing', at(60_000));
+      expect(await ctx.store.breakerResetAt('outputs:publishing')).toBe(at(60_000));
+      // Closing what is not open is no reset: a resume of a job whose breaker is closed leaves its window alone.
+      expect(await ctx.store.closeBreaker('outputs:publishing', at(90_000))).toBe(false);
+      expect(await ctx.store.breakerResetAt('outputs:publishing')).toBe(at(60_000));
+      // Reopening keeps the last reset (the window still starts there); the next close moves it.
+      await ctx.store.openBreaker({ ...breaker, opened_at: at(120_000) });
+      expect(await ctx.store.breakerResetAt('outputs:publishing')).toBe(at(60_000));
+      await ctx.store.closeBreaker('outputs:publishing', at(180_000));
+      expect(await ctx.store.breakerResetAt('outputs:publishing')).toBe(at(180_000));
+      // Per breaker: another one's reset is its own.
+      await ctx.store.openBreaker({ ...breaker, name: 'spend:writer', reason: 'spend' });
+      expect(await ctx.store.breakerResetAt('spend:writer')).toBeNull();
     });
 
     it('keeps a Retry-After only on a running run', async () => {

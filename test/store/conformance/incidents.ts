@@ -33,6 +33,23 @@ export function describeIncidents(ctx: StoreContext): void {
       expect(await ctx.store.listIncidents({ open: true })).toHaveLength(2);
     });
 
+    it("lists one incident's notifications, oldest first, with how each went (the incident page's log)", async () => {
+      const { incident: late } = await ctx.store.openIncident(incident('job_late', 'scan', 0, ['ops', 'pager']));
+      await ctx.store.openIncident(incident('check_down', 'backup', 0, ['ops']));
+      const [ops, pager] = await ctx.store.listDueNotifications(at(0), 10);
+      await ctx.store.markNotificationSent(ops!.id, at(50));
+      await ctx.store.markNotificationFailed(pager!.id, 'HTTP 503', at(10_000));
+      await ctx.store.resolveIncident({ kind: 'job_late', subject: 'scan', at: at(1000), notify: [{ id: newRunId(), channel: 'ops' }], notify_at: at(1000) });
+      const log = await ctx.store.listNotifications(late.id);
+      expect(log.map((e) => [e.channel, e.event, e.state, e.attempts, e.last_error])).toEqual([
+        ['ops', 'incident.opened', 'sent', 1, null],
+        ['pager', 'incident.opened', 'pending', 1, 'HTTP 503'],
+        ['ops', 'incident.resolved', 'pending', 0, null],
+      ]);
+      expect(log[0]!.sent_at).toBe(at(50));
+      expect(await ctx.store.listNotifications('no-such-incident')).toEqual([]);
+    });
+
     it('resolves with a recovery due later; a return before it is sent reopens the same incident silently', async () => {
       const { incident: opened } = await ctx.store.openIncident(incident('job_late', 'scan', 0));
       for (const e of await ctx.store.listDueNotifications(at(0), 10)) await ctx.store.markNotificationSent(e.id, at(10));

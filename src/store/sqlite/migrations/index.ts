@@ -8,6 +8,10 @@
 import { migration0001 } from './0001_initial.ts';
 import { migration0002 } from './0002_watching.ts';
 import { migration0003 } from './0003_containment.ts';
+import { migration0004 } from './0004_tasks.ts';
+import { migration0005 } from './0005_coordination.ts';
+import { migration0006 } from './0006_task_failures.ts';
+import { migration0007 } from './0007_breaker_reset.ts';
 
 export interface Migration {
   version: number;
@@ -17,4 +21,4 @@ export interface Migration {
   sql: string;
 }
 
-export const MIGRATIONS: readonly Migration[] = [migration0001, migration0002, migration0003];
+export const MIGRATIONS: readonly Migration[] = [migration0001, migration0002, migration0003, migration0004, migration0005, migration0006, migration0007];

@@ -1,0 +1,24 @@
+/**
+ * Every PostgreSQL migration, in the order it is applied. Version N here is the PostgreSQL spelling of SQLite's
+ * migration N (src/store/sqlite/migrations/), so one schema version means the same tables in both dialects.
+ *
+ * Rules: never edit a migration that has shipped; add the next number instead, in both dialects. Versions are
+ * consecutive from 1; `migrate.ts` refuses a list with gaps.
+ */
+import { migration0001 } from './0001_initial.ts';
+import { migration0002 } from './0002_watching.ts';
+import { migration0003 } from './0003_containment.ts';
+import { migration0004 } from './0004_tasks.ts';
+import { migration0005 } from './0005_coordination.ts';
+import { migration0006 } from './0006_task_failures.ts';
+import { migration0007 } from './0007_breaker_reset.ts';
+
+export interface Migration {
+  version: number;
+  /** Short snake_case name, the same as the SQLite migration of this version. */
+  name: string;
+  /** One or more statements, run in one transaction (PostgreSQL's DDL is transactional). */
+  sql: string;
+}
+
+export const MIGRATIONS: readonly Migration[] = [migration0001, migration0002, migration0003, migration0004, migration0005, migration0006, migration0007];

@@ -1,0 +1,45 @@
+/**
+ * The PostgreSQL store's task-queue methods (issue 7), attached to PostgresStore like store-watch.ts: each is a thin
+ * step over tasks.ts, in one transaction where it reads before it writes (a claim, a fenced step, a reap).
+ */
+import type { TaskStore } from '../task-types.ts';
+import type { StoreAccess } from './store-watch.ts';
+import {
+  bindTaskRow,
+  claimTaskRows,
+  completeTaskRow,
+  countTaskRows,
+  extendTaskRow,
+  getQueueBudgetRow,
+  getQueueStateRow,
+  getTaskRow,
+  insertTaskRow,
+  listTaskRows,
+  nextExpiryRow,
+  pauseQueueRow,
+  pruneTaskRows,
+  reapAllRows,
+  releaseTaskRow,
+  requeueTaskRow,
+} from './tasks.ts';
+
+export function taskMethods({ run, tx }: StoreAccess): TaskStore {
+  return {
+    enqueueTask: async (task) => run((db) => insertTaskRow(db, task)),
+    claimTask: async (request) => tx((db) => claimTaskRows(db, request)),
+    extendTask: async (id, fence, leaseMs, now) => tx((db) => extendTaskRow(db, id, fence, leaseMs, now)),
+    completeTask: async (id, fence, result, now) => tx((db) => completeTaskRow(db, id, fence, result, now)),
+    releaseTask: async (id, fence, release, error, now) => tx((db) => releaseTaskRow(db, id, fence, release, error, now)),
+    bindTaskToRun: async (id, leaseToken, runId, now) => run((db) => bindTaskRow(db, id, leaseToken, runId, now)),
+    reapExpiredTasks: async (now, retriesOf) => tx((db) => reapAllRows(db, now, retriesOf)),
+    nextLeaseExpiry: async () => run((db) => nextExpiryRow(db)),
+    requeueTask: async (id, now) => run((db) => requeueTaskRow(db, id, now)),
+    getTask: async (id) => run((db) => getTaskRow(db, id)),
+    listTasks: async (query) => run((db) => listTaskRows(db, query)),
+    countTasks: async () => run((db) => countTaskRows(db)),
+    getQueueState: async (queue) => run((db) => getQueueStateRow(db, queue)),
+    pauseQueue: async (queue, until, reason) => run((db) => pauseQueueRow(db, queue, until, reason)),
+    getQueueBudget: async (queue, budget, now) => run((db) => getQueueBudgetRow(db, queue, budget, now)),
+    pruneTasks: async (olderThan) => tx(async (db) => ({ deleted: await pruneTaskRows(db, olderThan) })),
+  };
+}

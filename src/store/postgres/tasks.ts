@@ -1,0 +1,349 @@
+/**
+ * Task rows (issue 7) on PostgreSQL. The semantics are the SQLite dialect's (src/store/sqlite/tasks.ts); what differs
+ * is how concurrent nodes are kept apart:
+ *
+ * - A claim takes a transaction advisory lock on its queue first, so one claimer at a time counts the queue's running
+ *   tasks and its claims in the rate window: a queue's `concurrency` and `rate` hold across the whole fleet.
+ * - The pick is `FOR UPDATE SKIP LOCKED`: a task row another transaction has locked (being completed, released,
+ *   requeued) is passed over rather than waited for, and the row picked stays locked until the claim commits.
+ * - A step on a claimed task (extend, complete, release) locks the task's row (`FOR UPDATE`) before checking its
+ *   fence, so a late complete and a reap or a new claim of the same task are ordered, never interleaved.
+ */
+import { StoreError } from '../errors.ts';
+import type {
+  ClaimRequest,
+  ClaimResult,
+  NewTask,
+  QueueBudget,
+  QueueCounts,
+  QueueState,
+  Task,
+  TaskFence,
+  TaskListQuery,
+  TaskRelease,
+  TaskState,
+  TaskStepResult,
+} from '../task-types.ts';
+import { ADVISORY_NAMESPACE } from './advisory.ts';
+import type { Db } from './connection.ts';
+import { pgText, toIso, toIsoOrNull, toMs } from './rows.ts';
+
+interface TaskRow {
+  id: string;
+  queue: string;
+  payload: string;
+  priority: number;
+  run_at: number;
+  key: string | null;
+  state: string;
+  attempt: number;
+  lease_token: string | null;
+  lease_expires_at: number | null;
+  run_id: string | null;
+  claimed_by: string | null;
+  last_error: string | null;
+  result: string | null;
+  created_at: number;
+  updated_at: number;
+}
+
+const COLUMNS = `id, queue, payload, priority, run_at, key, state, attempt, lease_token, lease_expires_at, run_id,
+  claimed_by, last_error, result, created_at, updated_at`;
+
+const SELECT_TASK = `SELECT ${COLUMNS} FROM tasks WHERE id = $1`;
+const LOCK_TASK = `SELECT ${COLUMNS} FROM tasks WHERE id = $1 FOR UPDATE`;
+const SELECT_BY_KEY = `SELECT ${COLUMNS} FROM tasks WHERE queue = $1 AND key = $2`;
+/** A repeated key inserts nothing (the partial unique index tasks_key decides, also between two nodes at once). */
+const INSERT_TASK = `INSERT INTO tasks (id, queue, payload, priority, run_at, key, state, created_at, updated_at)
+  VALUES ($1, $2, $3, $4, $5, $6, 'queued', $7, $7)
+  ON CONFLICT (queue, key) WHERE key IS NOT NULL DO NOTHING RETURNING ${COLUMNS}`;
+const LOCK_QUEUE = `SELECT pg_advisory_xact_lock(${ADVISORY_NAMESPACE.tasks}, hashtext($1::text))`;
+const PICK_TASK = `SELECT id FROM tasks WHERE queue = $1 AND state = 'queued' AND run_at <= $2
+  ORDER BY priority DESC, run_at, id LIMIT 1 FOR UPDATE SKIP LOCKED`;
+/** The same pick while the retry budget is spent: first attempts only. */
+const PICK_FIRST = `SELECT id FROM tasks WHERE queue = $1 AND state = 'queued' AND run_at <= $2 AND attempt = 0
+  ORDER BY priority DESC, run_at, id LIMIT 1 FOR UPDATE SKIP LOCKED`;
+const NEXT_QUEUED = `SELECT min(run_at) AS at FROM tasks WHERE queue = $1 AND state = 'queued'`;
+/** The next first attempt and the next retry, apart: a spent budget holds only the retries. */
+const NEXT_QUEUED_SPLIT = `SELECT min(CASE WHEN attempt = 0 THEN run_at END) AS first, min(CASE WHEN attempt > 0 THEN run_at END) AS retry
+  FROM tasks WHERE queue = $1 AND state = 'queued'`;
+const COUNT_RUNNING = `SELECT count(*) AS n, min(lease_expires_at) AS next FROM tasks WHERE queue = $1 AND state = 'running'`;
+const COUNT_CLAIMS = `SELECT count(*) AS n FROM task_claims WHERE queue = $1 AND at > $2`;
+const NTH_CLAIM = `SELECT at FROM task_claims WHERE queue = $1 AND at > $2 ORDER BY at LIMIT 1 OFFSET $3`;
+const INSERT_CLAIM = `INSERT INTO task_claims (queue, at) VALUES ($1, $2)`;
+const COUNT_FAILURES = `SELECT count(*) AS n FROM task_failures WHERE queue = $1 AND at > $2`;
+const NTH_FAILURE = `SELECT at FROM task_failures WHERE queue = $1 AND at > $2 ORDER BY at LIMIT 1 OFFSET $3`;
+const INSERT_FAILURE = `INSERT INTO task_failures (queue, at) VALUES ($1, $2)`;
+const MARK_CLAIMED = `UPDATE tasks SET state = 'running', attempt = attempt + 1, lease_token = $1, lease_expires_at = $2,
+  run_id = $3, claimed_by = $4, updated_at = $5 WHERE id = $6 RETURNING ${COLUMNS}`;
+/** Lapsed leases: back to the queue, due now, or to the dead letter once the retries are spent. */
+const REAP_QUEUE = `UPDATE tasks SET state = CASE WHEN attempt > $1 THEN 'dead' ELSE 'queued' END, run_at = $2,
+  lease_token = NULL, lease_expires_at = NULL, last_error = $3, updated_at = $2
+  WHERE queue = $4 AND state = 'running' AND lease_expires_at IS NOT NULL AND lease_expires_at < $2
+  RETURNING ${COLUMNS}`;
+const LAPSED_QUEUES = `SELECT DISTINCT queue FROM tasks
+  WHERE state = 'running' AND lease_expires_at IS NOT NULL AND lease_expires_at < $1 ORDER BY queue`;
+const NEXT_EXPIRY = `SELECT min(lease_expires_at) AS at FROM tasks WHERE state = 'running' AND lease_expires_at IS NOT NULL`;
+const SET_LEASE = `UPDATE tasks SET lease_expires_at = $1, updated_at = $2 WHERE id = $3 RETURNING ${COLUMNS}`;
+const COMPLETE = `UPDATE tasks SET state = 'done', result = $1, lease_token = NULL, lease_expires_at = NULL, updated_at = $2
+  WHERE id = $3 RETURNING ${COLUMNS}`;
+const RELEASE = `UPDATE tasks SET state = $1, run_at = $2, attempt = attempt - $3, lease_token = NULL, lease_expires_at = NULL,
+  last_error = coalesce($4, last_error), updated_at = $5 WHERE id = $6 RETURNING ${COLUMNS}`;
+const BIND = `UPDATE tasks SET run_id = $1, lease_expires_at = NULL, updated_at = $2
+  WHERE id = $3 AND state = 'running' AND lease_token = $4`;
+const REQUEUE = `UPDATE tasks SET state = 'queued', attempt = 0, run_at = $1, lease_token = NULL, lease_expires_at = NULL,
+  updated_at = $1 WHERE id = $2 AND state IN ('dead', 'done') RETURNING ${COLUMNS}`;
+const COUNTS = `SELECT queue, state, count(*) AS n FROM tasks GROUP BY queue, state ORDER BY queue`;
+const SELECT_QUEUE_STATE = `SELECT queue, paused_until, pause_reason FROM queue_state WHERE queue = $1`;
+const PAUSE = `INSERT INTO queue_state (queue, paused_until, pause_reason) VALUES ($1, $2, $3)
+  ON CONFLICT (queue) DO UPDATE SET paused_until = excluded.paused_until, pause_reason = excluded.pause_reason
+  WHERE queue_state.paused_until IS NULL OR queue_state.paused_until < excluded.paused_until`;
+const PRUNE_DONE = `DELETE FROM tasks WHERE state = 'done' AND updated_at < $1`;
+const PRUNE_CLAIMS = `DELETE FROM task_claims WHERE at < $1`;
+const PRUNE_FAILURES = `DELETE FROM task_failures WHERE at < $1`;
+
+/** What a lapsed lease leaves as the task's last error (the SQLite dialect's text). */
+export const LEASE_LAPSED = 'lease expired: the worker neither completed, failed nor extended it in time';
+
+export async function insertTaskRow(db: Db, task: NewTask): Promise<{ task: Task; duplicate: boolean }> {
+  const runAt = toMs(task.run_at, 'run_at');
+  const createdAt = toMs(task.created_at, 'created_at');
+  const values = [task.id, task.queue, task.payload_json, task.priority, runAt, pgText(task.key), createdAt];
+  const inserted = (await db.query<TaskRow>(INSERT_TASK, values)).rows[0];
+  if (inserted !== undefined) return { task: taskFromRow(inserted), duplicate: false };
+  const existing = (await db.query<TaskRow>(SELECT_BY_KEY, [task.queue, pgText(task.key)])).rows[0];
+  if (existing === undefined) throw new StoreError('conflict', `task key ${task.key} of queue ${task.queue} changed while enqueuing; try again`);
+  return { task: taskFromRow(existing), duplicate: true };
+}
+
+/** Run inside a transaction. */
+export async function claimTaskRows(db: Db, request: ClaimRequest): Promise<ClaimResult> {
+  const { queue, limits } = request;
+  const now = toMs(request.now, 'now');
+  await db.query(LOCK_QUEUE, [queue]);
+  await reapQueue(db, queue, limits.retries, now);
+
+  type StateRow = { paused_until: number | null };
+  const paused = (await db.query<StateRow>(SELECT_QUEUE_STATE, [queue])).rows[0]?.paused_until ?? null;
+  if (paused !== null && paused > now) return blocked('paused', paused);
+
+  const running = (await db.query<{ n: number; next: number | null }>(COUNT_RUNNING, [queue])).rows[0] ?? { n: 0, next: null };
+  // A lease lapses the moment after it expires (it is held through its expiry instant).
+  if (running.n >= limits.concurrency) return blocked('concurrency', running.next === null ? null : running.next + 1);
+
+  if (limits.rate !== null) {
+    const since = now - limits.rate.perMs;
+    const inWindow = (await db.query<{ n: number }>(COUNT_CLAIMS, [queue, since])).rows[0]?.n ?? 0;
+    if (inWindow >= limits.rate.count) {
+      // The claim whose leaving the window frees a slot: claims count while `at > now - perMs`.
+      const freeing = (await db.query<{ at: number }>(NTH_CLAIM, [queue, since, inWindow - limits.rate.count])).rows[0];
+      return blocked('rate', freeing === undefined ? null : freeing.at + limits.rate.perMs);
+    }
+  }
+
+  // A spent retry budget holds the retries back (they wait, unburned), not new work.
+  const budgetFrees = limits.budget === null ? null : await budgetExhaustedUntil(db, queue, limits.budget, now);
+  const picked = (await db.query<{ id: string }>(budgetFrees === null ? PICK_TASK : PICK_FIRST, [queue, now])).rows[0];
+  if (picked === undefined) {
+    if (budgetFrees === null) return blocked('empty', (await db.query<{ at: number | null }>(NEXT_QUEUED, [queue])).rows[0]?.at ?? null);
+    const next = (await db.query<{ first: number | null; retry: number | null }>(NEXT_QUEUED_SPLIT, [queue])).rows[0] ?? { first: null, retry: null };
+    const retryAt = next.retry === null ? null : Math.max(next.retry, budgetFrees);
+    return blocked(next.retry !== null && next.retry <= now ? 'budget' : 'empty', earliest(next.first, retryAt));
+  }
+  const leaseExpires = request.lease_ms === null ? null : now + checkLease(request.lease_ms);
+  const values = [request.lease_token, leaseExpires, request.run_id, request.claimed_by, now, picked.id];
+  const row = (await db.query<TaskRow>(MARK_CLAIMED, values)).rows[0];
+  if (row === undefined) throw new StoreError('internal', `task ${picked.id} vanished while being claimed`);
+  if (limits.rate !== null) await db.query(INSERT_CLAIM, [queue, now]);
+  return { task: taskFromRow(row), blocked: null, retry_at: null };
+}
+
+function blocked(why: Exclude<ClaimResult['blocked'], null>, retryAtMs: number | null): ClaimResult {
+  return { task: null, blocked: why, retry_at: toIsoOrNull(retryAtMs) };
+}
+
+const earliest = (a: number | null, b: number | null): number | null => (a === null ? b : b === null ? a : Math.min(a, b));
+
+/** When the budget lets a retry through again (the failure whose leaving the window frees one); null: it does now. */
+async function budgetExhaustedUntil(db: Db, queue: string, budget: { count: number; perMs: number }, now: number): Promise<number | null> {
+  const since = now - budget.perMs;
+  const failures = (await db.query<{ n: number }>(COUNT_FAILURES, [queue, since])).rows[0]?.n ?? 0;
+  if (failures < budget.count) return null;
+  const freeing = (await db.query<{ at: number }>(NTH_FAILURE, [queue, since, failures - budget.count])).rows[0];
+  return freeing === undefined ? null : freeing.at + budget.perMs;
+}
+
+async function recordFailures(db: Db, queue: string, at: number, count: number): Promise<void> {
+  for (let i = 0; i < count; i++) await db.query(INSERT_FAILURE, [queue, at]);
+}
+
+/** A lapsed lease spends its attempt: each task put back (or dead) is a failure of the queue. */
+async function reapQueue(db: Db, queue: string, retries: number, now: number): Promise<TaskRow[]> {
+  const rows = (await db.query<TaskRow>(REAP_QUEUE, [retries, now, LEASE_LAPSED, queue])).rows;
+  await recordFailures(db, queue, now, rows.length);
+  return rows;
+}
+
+/** Run inside a transaction. Each UPDATE re-checks a row another node changed meanwhile, so none is reaped twice. */
+export async function reapAllRows(db: Db, now: string, retriesOf: (queue: string) => number): Promise<Task[]> {
+  const nowMs = toMs(now, 'now');
+  const queues = (await db.query<{ queue: string }>(LAPSED_QUEUES, [nowMs])).rows;
+  const reaped: Task[] = [];
+  for (const { queue } of queues) reaped.push(...(await reapQueue(db, queue, retriesOf(queue), nowMs)).map(taskFromRow));
+  return reaped;
+}
+
+export async function nextExpiryRow(db: Db): Promise<string | null> {
+  return toIsoOrNull((await db.query<{ at: number | null }>(NEXT_EXPIRY)).rows[0]?.at ?? null);
+}
+
+/** Locks the task's row and checks that `fence` names its current claim; run inside a transaction. */
+async function fenced(db: Db, id: string, fence: TaskFence): Promise<{ row: TaskRow } | { refused: TaskStepResult }> {
+  const row = (await db.query<TaskRow>(LOCK_TASK, [id])).rows[0];
+  if (row === undefined) return { refused: { ok: false, reason: 'not_found', task: null } };
+  const matches =
+    row.state === 'running' &&
+    (fence.lease_token == null || fence.lease_token === row.lease_token) &&
+    (fence.run_id == null || fence.run_id === row.run_id);
+  return matches ? { row } : { refused: { ok: false, reason: 'lease_lost', task: taskFromRow(row) } };
+}
+
+/** The row an UPDATE … RETURNING gave back; the row is locked, so it is there. */
+function stepped(rows: TaskRow[], id: string): TaskStepResult {
+  const row = rows[0];
+  if (row === undefined) throw new StoreError('internal', `task ${id} vanished while locked`);
+  return { ok: true, task: taskFromRow(row) };
+}
+
+export async function extendTaskRow(db: Db, id: string, fence: TaskFence, leaseMs: number, now: string): Promise<TaskStepResult> {
+  const nowMs = toMs(now, 'now');
+  checkLease(leaseMs);
+  const found = await fenced(db, id, fence);
+  if ('refused' in found) return found.refused;
+  // A lease held for a run's whole life stays that way: the run's end releases it.
+  const expires = found.row.lease_expires_at === null ? null : nowMs + leaseMs;
+  return stepped((await db.query<TaskRow>(SET_LEASE, [expires, nowMs, id])).rows, id);
+}
+
+export async function completeTaskRow(db: Db, id: string, fence: TaskFence, resultJson: string | null, now: string): Promise<TaskStepResult> {
+  const nowMs = toMs(now, 'now');
+  const found = await fenced(db, id, fence);
+  if ('refused' in found) return found.refused;
+  return stepped((await db.query<TaskRow>(COMPLETE, [resultJson, nowMs, id])).rows, id);
+}
+
+export async function releaseTaskRow(
+  db: Db,
+  id: string,
+  fence: TaskFence,
+  release: TaskRelease,
+  error: string | null,
+  now: string,
+): Promise<TaskStepResult> {
+  const nowMs = toMs(now, 'now');
+  const found = await fenced(db, id, fence);
+  if ('refused' in found) return found.refused;
+  const [state, runAt, refund] =
+    release.to === 'dead' ? (['dead', found.row.run_at, 0] as const) : (['queued', toMs(release.run_at, 'run_at'), release.charge ? 0 : 1] as const);
+  const result = stepped((await db.query<TaskRow>(RELEASE, [state, runAt, refund, pgText(error), nowMs, id])).rows, id);
+  if (refund === 0) await recordFailures(db, found.row.queue, nowMs, 1);
+  return result;
+}
+
+export async function bindTaskRow(db: Db, id: string, leaseToken: string, runId: string, now: string): Promise<boolean> {
+  return ((await db.query(BIND, [runId, toMs(now, 'now'), id, leaseToken])).rowCount ?? 0) > 0;
+}
+
+export async function requeueTaskRow(db: Db, id: string, now: string): Promise<Task | null> {
+  const row = (await db.query<TaskRow>(REQUEUE, [toMs(now, 'now'), id])).rows[0];
+  return row === undefined ? null : taskFromRow(row);
+}
+
+export async function getTaskRow(db: Db, id: string): Promise<Task | null> {
+  const row = (await db.query<TaskRow>(SELECT_TASK, [id])).rows[0];
+  return row === undefined ? null : taskFromRow(row);
+}
+
+export async function listTaskRows(db: Db, query: TaskListQuery): Promise<Task[]> {
+  const where: string[] = [];
+  const params: unknown[] = [];
+  const param = (value: unknown): string => {
+    params.push(value);
+    return `$${params.length}`;
+  };
+  if (query.queue !== undefined) where.push(`queue = ${param(query.queue)}`);
+  if (query.states !== undefined) {
+    if (query.states.length === 0) return [];
+    where.push(`state = ANY(${param([...query.states])}::text[])`);
+  }
+  if (query.run_id !== undefined) where.push(`run_id = ${param(query.run_id)}`);
+  const limit = query.limit ?? 100;
+  if (!Number.isInteger(limit) || limit < 1) throw new StoreError('invalid_argument', `limit must be a whole number of 1 or more, got ${limit}`);
+  const filter = where.length > 0 ? `WHERE ${where.join(' AND ')}` : '';
+  const text = `SELECT ${COLUMNS} FROM tasks ${filter} ORDER BY id DESC LIMIT ${param(limit)}`;
+  return (await db.query<TaskRow>(text, params)).rows.map(taskFromRow);
+}
+
+export async function countTaskRows(db: Db): Promise<QueueCounts[]> {
+  const out = new Map<string, QueueCounts>();
+  for (const row of (await db.query<{ queue: string; state: TaskState; n: number }>(COUNTS)).rows) {
+    const counts = out.get(row.queue) ?? { queue: row.queue, queued: 0, running: 0, done: 0, dead: 0 };
+    counts[row.state] = row.n;
+    out.set(row.queue, counts);
+  }
+  return [...out.values()];
+}
+
+export async function getQueueStateRow(db: Db, queue: string): Promise<QueueState> {
+  type Row = { queue: string; paused_until: number | null; pause_reason: string | null };
+  const row = (await db.query<Row>(SELECT_QUEUE_STATE, [queue])).rows[0];
+  return { queue, paused_until: toIsoOrNull(row?.paused_until ?? null), pause_reason: row?.pause_reason ?? null };
+}
+
+export async function pauseQueueRow(db: Db, queue: string, until: string, reason: string): Promise<QueueState> {
+  await db.query(PAUSE, [queue, toMs(until, 'until'), pgText(reason)]);
+  return getQueueStateRow(db, queue);
+}
+
+export async function getQueueBudgetRow(db: Db, queue: string, budget: { count: number; perMs: number }, now: string): Promise<QueueBudget> {
+  const nowMs = toMs(now, 'now');
+  const failures = (await db.query<{ n: number }>(COUNT_FAILURES, [queue, nowMs - budget.perMs])).rows[0]?.n ?? 0;
+  return { queue, failures, exhausted_until: toIsoOrNull(await budgetExhaustedUntil(db, queue, budget, nowMs)) };
+}
+
+/** Run inside a transaction. */
+export async function pruneTaskRows(db: Db, olderThan: string): Promise<number> {
+  const cutoff = toMs(olderThan, 'olderThan');
+  await db.query(PRUNE_CLAIMS, [cutoff]);
+  await db.query(PRUNE_FAILURES, [cutoff]);
+  return (await db.query(PRUNE_DONE, [cutoff])).rowCount ?? 0;
+}
+
+function checkLease(leaseMs: number): number {
+  if (!Number.isFinite(leaseMs) || leaseMs < 1) {
+    throw new StoreError('invalid_argument', `a task lease must be a positive number of milliseconds, got ${leaseMs}`);
+  }
+  return leaseMs;
+}
+
+function taskFromRow(row: TaskRow): Task {
+  return {
+    id: row.id,
+    queue: row.queue,
+    payload: JSON.parse(row.payload) as unknown,
+    priority: row.priority,
+    run_at: toIso(row.run_at),
+    key: row.key,
+    // Written only through this typed store; `state` is CHECK-constrained.
+    state: row.state as TaskState,
+    attempt: row.attempt,
+    lease_token: row.lease_token,
+    lease_expires_at: toIsoOrNull(row.lease_expires_at),
+    run_id: row.run_id,
+    claimed_by: row.claimed_by,
+    last_error: row.last_error,
+    result: row.result === null ? null : (JSON.parse(row.result) as unknown),
+    created_at: toIso(row.created_at),
+    updated_at: toIso(row.updated_at),
+  };
+}
