@@ -7,7 +7,7 @@ import { DEFAULTS } from './defaults.ts';
 import type { ConfigError, ConfigPath } from './errors.ts';
 import { isLoopback } from './listen.ts';
 import type { CheckInput, ConfigInput } from './schema.ts';
-import type { JobInput } from './schema/job.ts';
+import type { JobInput, RetriesInput } from './schema/job.ts';
 import { expandHeartbeat, expandRetries } from './shorthands.ts';
 import { formatDuration, parseDuration } from './units.ts';
 import type { ConfigSource } from './yaml-source.ts';
@@ -23,6 +23,9 @@ export function checkConsistency(config: ConfigInput, source: ConfigSource): Con
   checkCluster(config, report);
   for (const [name, job] of Object.entries(config.jobs ?? {})) checkJob(name, job, report);
   for (const [name, check] of Object.entries(config.checks ?? {})) checkCheck(name, check, report);
+  for (const [name, queue] of Object.entries(config.queues ?? {})) {
+    checkRetries(['queues', name, 'retries'], queue.retries, DEFAULTS.queue.retries, report);
+  }
   return errors;
 }
 
@@ -57,13 +60,7 @@ function checkJob(name: string, job: JobInput, report: Report): void {
   if (job.timezone !== undefined && job.schedule === undefined) {
     report(at('timezone'), 'timezone has no effect without schedule', 'add schedule:, or remove timezone:');
   }
-  if (typeof job.retries === 'object') {
-    const given = job.retries;
-    const { backoffMs, maxBackoffMs } = expandRetries(given);
-    const label = (key: 'backoff' | 'max_backoff') => (given[key] === undefined ? `the default ${key}` : key);
-    const path = at('retries', given.max_backoff === undefined ? 'backoff' : 'max_backoff');
-    inOrder(report, path, { label: label('backoff'), ms: backoffMs }, { label: label('max_backoff'), ms: maxBackoffMs });
-  }
+  checkRetries(at('retries'), job.retries, DEFAULTS.job.retries, report);
   if (typeof job.heartbeat === 'object') {
     const given = job.heartbeat;
     const { warnMs, restartMs, alertMs } = expandHeartbeat(given);
@@ -79,6 +76,20 @@ function checkJob(name: string, job: JobInput, report: Report): void {
     const fix = 'use letters, digits and _ (not starting with a digit), like API_KEY';
     report(at('env', key), `'${key}' is not a valid environment variable name`, fix, 'key');
   }
+}
+
+/** backoff ≤ max_backoff, defaults included (a job's or a queue's `retries:`). */
+function checkRetries(
+  path: ConfigPath,
+  given: RetriesInput | undefined,
+  defaults: Parameters<typeof expandRetries>[1],
+  report: Report,
+): void {
+  if (typeof given !== 'object') return;
+  const { backoffMs, maxBackoffMs } = expandRetries(given, defaults);
+  const label = (key: 'backoff' | 'max_backoff') => (given[key] === undefined ? `the default ${key}` : key);
+  const at = [...path, given.max_backoff === undefined ? 'backoff' : 'max_backoff'];
+  inOrder(report, at, { label: label('backoff'), ms: backoffMs }, { label: label('max_backoff'), ms: maxBackoffMs });
 }
 
 interface Threshold {

@@ -10,6 +10,7 @@ import type { Env } from './interpolate.ts';
 import { readListen } from './listen.ts';
 import { emptyToNull, resolveChannel } from './resolve-channel.ts';
 import { defaultMs, resolveJob } from './resolve-job.ts';
+import { expandRetries } from './shorthands.ts';
 import type { CheckInput, ConfigInput, QueueInput } from './schema.ts';
 import type { CheckConfig, QueueConfig, ResolvedConfig, StoreConfig } from './types.ts';
 import { parseDuration, parsePercentOrSize, parseRate, parseSize } from './units.ts';
@@ -102,7 +103,7 @@ function resolveQueue(queue: QueueInput, name: string): QueueConfig {
     name,
     concurrency: queue.concurrency ?? defaults.concurrency,
     rate: queue.rate ?? (defaults.rate === null ? null : parseRate(defaults.rate)),
-    retries: queue.retries ?? defaults.retries,
+    retries: expandRetries(queue.retries, defaults.retries),
     leaseMs: queue.lease ?? parseDuration(defaults.lease),
   };
 }

@@ -8,7 +8,7 @@ import * as z from 'zod';
 import { COMPUTED_DEFAULTS, DEFAULTS } from './defaults.ts';
 import { channelSchema } from './schema/channels.ts';
 import { optional, section } from './schema/field.ts';
-import { jobSchema } from './schema/job.ts';
+import { jobSchema, retriesSchema } from './schema/job.ts';
 import {
   cronSchedule,
   duration,
@@ -42,10 +42,17 @@ const queueSchema = section({
     default: DEFAULTS.queue.rate,
     example: 'rate: 10/1h',
   }),
-  retries: optional(integer({ min: 0, example: '3' }), {
-    description: 'Retries of a failed task before it is dead.',
-    default: DEFAULTS.queue.retries,
-  }),
+  retries: optional(
+    retriesSchema(
+      DEFAULTS.queue.retries,
+      "Failed attempts of this queue's tasks allowed per rolling window, first attempts included; past it the queue hands out no retries until the window lets one through, and one alert goes out.",
+    ),
+    {
+      description: 'Retries of a failed task before it is dead, as a job\'s: `retries: 3` is shorthand for `{ max: 3 }`.',
+      default: DEFAULTS.queue.retries.max,
+      example: 'retries: 3',
+    },
+  ),
   lease: optional(duration(WATCH_FLOOR), {
     description: 'A claimed task returns to the queue if not completed or extended within this.',
     default: DEFAULTS.queue.lease,
@@ -87,7 +94,7 @@ export const configSchema = section({
     default: DEFAULTS.state_dir,
   }),
   store: optional(store(), {
-    description: 'sqlite (one machine), or a postgres:// URL shared by several nodes.',
+    description: 'sqlite (one machine), or a postgres:// URL shared by several nodes; put its password in ${VAR} (docs/scale-out.md).',
     computedDefault: COMPUTED_DEFAULTS.store,
   }),
   node: optional(text(), { description: "This node's name.", computedDefault: COMPUTED_DEFAULTS.node }),

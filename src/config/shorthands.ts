@@ -5,7 +5,7 @@
 
 import { DEFAULTS } from './defaults.ts';
 import type { HeartbeatPolicy, RetryPolicy } from './types.ts';
-import type { JobInput } from './schema/job.ts';
+import type { JobInput, RetriesInput } from './schema/job.ts';
 import { parseDuration, parseRate } from './units.ts';
 
 const RATIOS = DEFAULTS.heartbeat_ratios;
@@ -32,8 +32,10 @@ export function expandHeartbeat(input: NonNullable<JobInput['heartbeat']>): Hear
   };
 }
 
-export function expandRetries(input: JobInput['retries']): RetryPolicy {
-  const defaults = DEFAULTS.job.retries;
+type RetriesDefaults = typeof DEFAULTS.job.retries | typeof DEFAULTS.queue.retries;
+
+/** A job's `retries:` (or, given the queue defaults, a queue's: the same shape). */
+export function expandRetries(input: RetriesInput | undefined, defaults: RetriesDefaults = DEFAULTS.job.retries): RetryPolicy {
   const given = typeof input === 'number' ? { max: input } : (input ?? {});
   const budget = given.budget ?? (defaults.budget === null ? null : parseRate(defaults.budget));
   return {

@@ -133,7 +133,8 @@ export interface QueueConfig {
   name: string;
   concurrency: number;
   rate: Rate | null;
-  retries: number;
+  /** A job's shape; `budget` counts charged failed attempts of the queue's tasks and, when spent, holds its retries. */
+  retries: RetryPolicy;
   leaseMs: number;
 }
 

@@ -12,6 +12,7 @@ import { endFromResult } from './run-end.ts';
 import { endDeadHoldersRun } from './reclaim.ts';
 import type { RunLauncher } from './run-launcher.ts';
 import { PAUSE_ONLY, type RunPolicy } from './run-policy.ts';
+import { finishUntilStored, untilStored, type StoreRetry } from './until-stored.ts';
 import { ADMISSION } from '../config/defaults.ts';
 import { parseDuration } from '../config/units.ts';
 
@@ -26,6 +27,12 @@ export interface StartRequest {
   chainId?: string;
   /** This start is a schedule fire: recording it moves the job's fire cursor (see NewRun.fire). */
   fire?: boolean;
+  /**
+   * The run takes a lock of its own, `job:<name>#<lockKey>`, instead of the job's, and overlap does not apply: a
+   * queue-driven run locks its task (`task:<id>`), so up to the queue's `concurrency` of them run at once while every
+   * other start of the job still takes the job lock. Held by a live run: skipped (`reason: overlap`).
+   */
+  lockKey?: string;
 }
 
 export interface DispatcherEvents {
@@ -59,6 +66,8 @@ export interface DispatcherDeps {
   /** Containment's say on starts and ends (src/supervisor/containment.ts); without one, only pauses hold a job. */
   policy?: RunPolicy;
   now?: () => number;
+  /** Resolves when an unreachable store is back (null: not known to be down): a run end being retried goes at once. */
+  storeUp?: () => Promise<void> | null;
 }
 
 interface ActiveRun {
@@ -86,6 +95,8 @@ export class Dispatcher {
   private pumping: Promise<void> | null = null;
   private pumpAgain = false;
   private admissionTimer: NodeJS.Timeout | null = null;
+  /** Aborted when shutdown can wait no longer for run ends the store did not take (until-stored.ts). */
+  private readonly endWrites = new AbortController();
 
   private readonly policy: RunPolicy;
 
@@ -114,10 +125,11 @@ export class Dispatcher {
     const state = await this.deps.store.getJobState(job.name);
     const blocked = await this.policy.blockStart(job, req.trigger, state);
     if (blocked !== null) return this.skip(run, blocked);
+    run.degraded = (await this.policy.degradeStart?.(job)) ?? null;
     if (!this.accepting || this.atCapacity()) return this.queue(run);
     const refused = await this.memoryRefusal(job.name);
     if (refused !== null) return this.queue(run); // waits for memory instead of starting into the OOM killer
-    return this.startFresh(job, run);
+    return this.startFresh(job, run, req.lockKey);
   }
 
   /** Queues a start for later (a service's restart after its backoff); the scheduler wakes for it. */
@@ -152,6 +164,9 @@ export class Dispatcher {
       }
       return run;
     }
+    // Its upstream is judged as it starts, not as it was queued (a retry may start hours later).
+    const degraded = (await this.policy.degradeStart?.(job)) ?? null;
+    if (degraded !== run.degraded) await this.deps.store.setQueuedRunDegraded(run.id, degraded);
     let result: StartRunResult;
     try {
       result = await this.startWithReclaim((lock) => this.deps.store.startQueuedRun(run.id, lock, iso(this.now())), job, run.id);
@@ -212,7 +227,10 @@ export class Dispatcher {
     const timer = AbortSignal.timeout(graceMs);
     await Promise.race([all(), new Promise((resolve) => timer.addEventListener('abort', resolve, { once: true }))]);
     for (const active of this.active.values()) active.controller.abort('shutdown');
+    // Ends the store does not take (the database is away) get one more grace; then the next start recovers those runs.
+    const giveUp = setTimeout(() => this.endWrites.abort(), graceMs);
     await all();
+    clearTimeout(giveUp);
     // The last run's end starts a pump; let it finish before the caller closes the store under it.
     await this.pumping;
   }
@@ -242,17 +260,19 @@ export class Dispatcher {
     const due = await this.deps.store.listRuns({ statuses: ['queued'], dueBefore: iso(this.now()), limit: 100 });
     for (const run of due) {
       if (!this.accepting || this.atCapacity()) return;
-      if ([...this.active.values()].some((a) => a.run.job === run.job)) continue;
+      // Its job lock is held here (task runs hold locks of their own, not the job's): no use trying now.
+      if ([...this.active.values()].some((a) => a.run.job === run.job && a.run.trigger !== 'task')) continue;
       await this.startQueued(run);
     }
   }
 
-  private async startFresh(job: JobConfig, run: NewRun): Promise<Run> {
-    const result = await this.startWithReclaim((lock) => this.deps.store.startRun(run, lock, iso(this.now())), job, run.id);
+  private async startFresh(job: JobConfig, run: NewRun, lockKey?: string): Promise<Run> {
+    const result = await this.startWithReclaim((lock) => this.deps.store.startRun(run, lock, iso(this.now())), job, run.id, lockKey);
     if (result.started) {
       this.launch(job, result.run);
       return result.run;
     }
+    if (lockKey !== undefined) return this.skip(run, 'overlap');
     const decision = await resolveOverlap(job, result.heldBy, {
       store: this.deps.store,
       cancelLocal: (runId) => this.cancelAndWait(runId, 'replaced'),
@@ -270,13 +290,14 @@ export class Dispatcher {
     return this.skip(run, 'overlap');
   }
 
-  /** Takes the job's lock, reclaiming it once when its holder is provably dead (crashed exec, killed daemon). */
+  /** Takes the job's lock (or its own), reclaiming it once when its holder is provably dead (crashed exec, killed daemon). */
   private async startWithReclaim(
     start: (lock: LockRequest) => Promise<StartRunResult>,
     job: JobConfig,
     runId: string,
+    lockKey?: string,
   ): Promise<StartRunResult> {
-    const lock = this.lockRequest(job.name, runId);
+    const lock = this.lockRequest(job.name, runId, lockKey);
     const first = await start(lock);
     if (first.started) return first;
     if (await isHolderAlive(first.heldBy, this.deps.probe, this.deps.sameHost, this.now())) return first;
@@ -313,11 +334,14 @@ export class Dispatcher {
       return { end, allowRetry: true, minDelayMs: 0 };
     });
     end = reviewed.end;
-    // A service is brought back by its restart policy (ServiceSupervisor), not by retries.
+    // A service is brought back by its restart policy (ServiceSupervisor), not by retries; a task run's task is
+    // retried by its queue (src/tasks/run-tasks.ts), which starts a new run for it.
     const decision =
       job.kind === 'service'
         ? ({ retry: false, why: 'services restart by their restart policy' } as const)
-        : decideRetry(job.retries, run, end, await this.deps.store.countLostInChain(run.chain_id));
+        : run.trigger === 'task'
+          ? ({ retry: false, why: 'a task is retried by its queue' } as const)
+          : decideRetry(job.retries, run, end, await untilStored('count lost attempts', () => this.deps.store.countLostInChain(run.chain_id), this.storeRetry(run)));
     const retry: NewRun | null =
       decision.retry && reviewed.allowRetry
         ? this.newRun(job, {
@@ -328,17 +352,22 @@ export class Dispatcher {
           })
         : null;
     try {
-      const ended = await this.deps.store.finishRun(run.id, end, retry);
+      const ended = await finishUntilStored(this.deps.store, run.id, end, retry, this.storeRetry(run));
       this.deps.logger.info(
         { job: job.name, run: run.id, status: ended.status, reason: ended.reason, exit_code: ended.exit_code, retry: retry?.scheduled_at },
         `run ${ended.status}`,
       );
-      const queuedRetry = retry === null ? null : await this.deps.store.getRun(retry.id);
+      // The end is stored: a failed read-back of the retry must not keep the end from being announced.
+      const queuedRetry = retry === null ? null : await this.deps.store.getRun(retry.id).catch(() => null);
       this.events.emit('run:ended', ended, queuedRetry);
     } catch (error) {
       // The run stays `running` in the store; the next daemon start recovers it as lost, so nothing is silently lost.
       this.deps.logger.error({ err: error, run: run.id }, 'could not record the end of a run');
     }
+  }
+
+  private storeRetry(run: Run): StoreRetry {
+    return { logger: this.deps.logger, whenUp: this.deps.storeUp, signal: this.endWrites.signal, context: { job: run.job, run: run.id } };
   }
 
   private async cancelAndWait(runId: string, reason: string): Promise<boolean> {
@@ -369,9 +398,9 @@ export class Dispatcher {
     };
   }
 
-  private lockRequest(job: string, runId: string): LockRequest {
+  private lockRequest(job: string, runId: string, lockKey?: string): LockRequest {
     return {
-      name: JOB_LOCK_PREFIX + job,
+      name: JOB_LOCK_PREFIX + job + (lockKey === undefined ? '' : `#${lockKey}`),
       holder: { token: runId, run_id: runId, pid: process.pid, pid_start: this.deps.pidStart, node: this.deps.node },
     };
   }

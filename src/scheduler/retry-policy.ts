@@ -31,6 +31,22 @@ export function isFreeRetry(end: Pick<RunEnd, 'status' | 'reason'>): boolean {
   return end.status === 'lost' || (end.status === 'killed' && end.reason === 'shutdown');
 }
 
+/** EX_TEMPFAIL (sysexits.h): "try again later". */
+export const EXIT_TEMPFAIL = 75;
+
+/**
+ * A run that asked to be tried again later rather than failed: it set a Retry-After (a rate limit's) and then exited
+ * 75, and that moment was still ahead when it ended. Judged at the run's end, not when someone looks, so the queue
+ * (which gives the attempt back) and the run watch (which opens no run_failed) always agree about the same run.
+ */
+export function asksToRetryLater<R extends Pick<Run, 'exit_code' | 'retry_after_at' | 'ended_at'>>(
+  run: R,
+  nowMs: number,
+): run is R & { retry_after_at: string } {
+  if (run.exit_code !== EXIT_TEMPFAIL || run.retry_after_at === null) return false;
+  return Date.parse(run.retry_after_at) > (run.ended_at === null ? nowMs : Date.parse(run.ended_at));
+}
+
 export type RetryDecision = { retry: false; why: string } | { retry: true; delayMs: number; free: boolean };
 
 /**

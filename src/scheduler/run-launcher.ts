@@ -19,6 +19,11 @@ export interface ProcessLauncherOptions {
   /** Signs NIGHTSHIFT_RUN_TOKEN; null where no daemon can honour one (`nightshift exec`). */
   tokens: RunTokens | null;
   inheritedEnv?: NodeJS.ProcessEnv;
+  /**
+   * More variables for a run, set over the rest (a queue-driven run's task: NIGHTSHIFT_TASK_*). Awaited before the
+   * spawn, so what it records (the task bound to the run) is committed before the process starts.
+   */
+  extraEnv?: (job: JobConfig, run: Run) => Promise<Record<string, string>>;
   etcRoot?: string;
   /** From `detectRunCgroups()`, once per process: each run gets a cgroup for the kill. Absent or null: none. */
   cgroups?: RunCgroups | null;
@@ -45,6 +50,7 @@ export class ProcessLauncher implements RunLauncher {
       inherited: this.options.inheritedEnv ?? process.env,
       user,
     });
+    if (this.options.extraEnv) Object.assign(env, await this.options.extraEnv(job, run));
     return runProcess(
       {
         runId: run.id,

@@ -43,6 +43,8 @@ export class Scheduler {
   private readonly now: () => number;
   private readonly timelines = new Map<string, ScheduledJob>();
   private readonly cursors = new Map<string, number>();
+  /** Jobs whose last fire failed to record: their stored cursor is read back before they fire again. */
+  private readonly unsure = new Set<string>();
   private timer: NodeJS.Timeout | null = null;
   private ticking: Promise<void> | null = null;
   private stopped = false;
@@ -149,6 +151,7 @@ export class Scheduler {
   }
 
   private async fireDue(job: JobConfig, timeline: Timeline, now: number): Promise<void> {
+    await this.resyncCursor(job.name);
     const cursor = this.cursors.get(job.name) ?? now;
     const { fires, total, capped } = timeline.firesBetween(cursor, now, MAX_MISSED_RECORDS + 1);
     const latest = fires.at(-1);
@@ -157,7 +160,10 @@ export class Scheduler {
     const trigger = onTime ? 'schedule' : job.catchUp === 'latest' ? 'catch_up' : null;
     const missed = trigger ? fires.slice(0, -1) : fires;
     const missedTotal = total - (trigger ? 1 : 0);
-    for (const at of missed.slice(-MAX_MISSED_RECORDS)) await this.deps.dispatcher.recordMissed(job, at);
+    for (const at of missed.slice(-MAX_MISSED_RECORDS)) {
+      await this.deps.dispatcher.recordMissed(job, at);
+      this.cursors.set(job.name, at); // recorded: a failure after this one must not record it twice
+    }
     if (missedTotal > 0) {
       this.deps.logger.warn(
         { job: job.name, missed: missedTotal, recorded: Math.min(missed.length, MAX_MISSED_RECORDS), capped },
@@ -166,8 +172,27 @@ export class Scheduler {
       );
     }
     // Every record of a fire (run, queue or skip) moves the stored cursor in its own transaction (NewRun.fire).
+    const before = this.cursors.get(job.name) ?? cursor;
     this.cursors.set(job.name, latest);
-    if (trigger) await this.deps.dispatcher.request(job, { trigger, scheduledAtMs: latest, fire: true });
+    if (!trigger) return;
+    try {
+      await this.deps.dispatcher.request(job, { trigger, scheduledAtMs: latest, fire: true });
+    } catch (error) {
+      // Not recorded (the database did not answer): the fire is looked at again next tick — run, late as a catch-up,
+      // or recorded missed — instead of being dropped. If its record did commit and only the answer was lost, the
+      // stored cursor says so and is read back first (resyncCursor).
+      this.cursors.set(job.name, before);
+      this.unsure.add(job.name);
+      throw error;
+    }
+  }
+
+  /** After a failed fire: the stored cursor wins when that fire's record committed after all. */
+  private async resyncCursor(job: string): Promise<void> {
+    if (!this.unsure.has(job)) return;
+    const saved = (await this.deps.store.getJobState(job)).last_fire_at;
+    if (saved !== null && Date.parse(saved) > (this.cursors.get(job) ?? 0)) this.cursors.set(job, Date.parse(saved));
+    this.unsure.delete(job);
   }
 
   private async arm(): Promise<void> {

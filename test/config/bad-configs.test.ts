@@ -42,6 +42,12 @@ const cases: BadCase[] = [
   { name: 'bad size', yaml: `${JOB}    memory: 512 MBs\n`, expected: `${F}:4:13: jobs.scan.memory: '512 MBs' is not a size; write it like 512K, 50M or 1G (multiples of 1024; a bare number is bytes)` },
   { name: 'memory as a bare number is bytes', yaml: `${JOB}    memory: 512\n`, expected: `${F}:4:13: jobs.scan.memory: '512' is below the minimum of 1M; write 1M or more (a bare number is bytes: did you mean 512M?)` },
   { name: 'bad rate', yaml: 'queues:\n  articles: { rate: 10 per hour }\n', expected: `${F}:2:21: queues.articles.rate: '10 per hour' is not a rate; write it like 10/1h (10 per hour) or 100/1d` },
+  // A queue's retries take a job's shape, with the same checks.
+  { name: 'queue retries: unknown key', yaml: 'queues:\n  articles: { retries: { max: 3, budgt: 3/1h } }\n', expected: `${F}:2:34: queues.articles.retries.budgt: unknown key 'budgt'; did you mean 'budget'?` },
+  { name: 'queue retries: bad budget', yaml: 'queues:\n  articles: { retries: { budget: 3 per hour } }\n', expected: `${F}:2:34: queues.articles.retries.budget: '3 per hour' is not a rate; write it like 10/1h (10 per hour) or 100/1d` },
+  { name: 'queue retries: backoff below the floor', yaml: 'queues:\n  articles: { retries: { backoff: 50ms } }\n', expected: `${F}:2:35: queues.articles.retries.backoff: '50ms' is below the 100ms floor; write 100ms or more (faster retries only hammer what just failed)` },
+  { name: "queue retries: backoff above the queue's default max_backoff", yaml: 'queues:\n  articles: { retries: { backoff: 20m } }\n', expected: `${F}:2:35: queues.articles.retries.backoff: the default max_backoff (10m) is shorter than backoff (20m); make max_backoff at least 20m, or shorten backoff` },
+  { name: 'queue retries: negative', yaml: 'queues:\n  articles: { retries: -1 }\n', expected: `${F}:2:24: queues.articles.retries: -1 is less than 0; write 0 or more` },
   { name: 'cpu without a percent sign', yaml: `${JOB}    cpu: 50\n`, expected: `${F}:4:10: jobs.scan.cpu: '50' is not a percent; write 50%` },
   { name: 'free-disk floor above 100%', yaml: 'logs: { min_free_disk: 150% }\n', expected: `${F}:1:24: logs.min_free_disk: '150%' is more than the whole disk; write a percent from 0% to 100%, or a size like 5G` },
   // Schedules and time zones.

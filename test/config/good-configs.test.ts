@@ -24,7 +24,15 @@ describe('the DESIGN.md example config', () => {
     expect(config.doctor).toEqual({ ignore: ['swap.none'] });
     expect(config.channels).toEqual({ ops: { type: 'webhook', url: 'http://127.0.0.1:9999/hook', headers: {}, secret: null } });
     expect(config.alerts).toEqual({ channels: ['ops'], renotifyMs: 6 * 3_600_000, flapWindowMs: 120_000, lateStartMs: 60_000 });
-    expect(config.queues).toEqual({ articles: { name: 'articles', concurrency: 1, rate: { count: 10, perMs: 3_600_000 }, retries: 3, leaseMs: 300_000 } });
+    expect(config.queues).toEqual({
+      articles: {
+        name: 'articles',
+        concurrency: 1,
+        rate: { count: 10, perMs: 3_600_000 },
+        retries: { max: 3, backoffMs: 10_000, maxBackoffMs: 600_000, budget: null },
+        leaseMs: 300_000,
+      },
+    });
     expect(config.checks).toEqual({
       backup: { name: 'backup', schedule: '0 3 * * *', timezone: null, everyMs: null, graceMs: 3_600_000, uuid: '5bf66975-d4c7-4bf5-bcc8-b8d8a82ea278' },
     });
@@ -183,6 +191,18 @@ describe('shorthands and paths', () => {
     expect(config.jobs['b']?.retries).toEqual({ max: 5, backoffMs: 30_000, maxBackoffMs: 600_000, budget: { count: 10, perMs: 3_600_000 } });
     expect(config.jobs['b']?.heartbeat).toEqual({ warnMs: 120_000, restartMs: 360_000, alertMs: 1_440_000 });
     expect(config.jobs['c']?.heartbeat).toEqual({ warnMs: 60_000, restartMs: 180_000, alertMs: 3_600_000 });
+  });
+
+  it("gives a queue's retries a job's shape, with the queue's defaults", () => {
+    const config = resolveYaml(yaml`
+      queues:
+        a: { retries: 5 }
+        b: { retries: { max: 100, backoff: 100ms, budget: 3/1h } }
+        c: {}
+    `);
+    expect(config.queues['a']?.retries).toEqual({ max: 5, backoffMs: 10_000, maxBackoffMs: 600_000, budget: null });
+    expect(config.queues['b']?.retries).toEqual({ max: 100, backoffMs: 100, maxBackoffMs: 600_000, budget: { count: 3, perMs: 3_600_000 } });
+    expect(config.queues['c']?.retries).toEqual({ max: 3, backoffMs: 10_000, maxBackoffMs: 600_000, budget: null });
   });
 
   it('makes relative paths absolute against the config directory', () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { backoffMs, decideRetry, MAX_FREE_RETRIES_PER_CHAIN } from '../../src/scheduler/retry-policy.ts';
+import { asksToRetryLater, backoffMs, decideRetry, MAX_FREE_RETRIES_PER_CHAIN } from '../../src/scheduler/retry-policy.ts';
 import type { RetryPolicy } from '../../src/config/types.ts';
 
 const policy: RetryPolicy = { max: 3, backoffMs: 1_000, maxBackoffMs: 5_000, budget: null };
@@ -56,5 +56,26 @@ describe('decideRetry', () => {
   it('stops retrying a chain lost again and again (a job that takes the daemon down with it)', () => {
     const decision = decideRetry(policy, { attempt: 4 }, { status: 'lost', reason: 'daemon_restart' }, MAX_FREE_RETRIES_PER_CHAIN);
     expect(decision.retry).toBe(false);
+  });
+});
+
+describe('asksToRetryLater (exit 75 after a Retry-After)', () => {
+  const ended = '2026-12-06T07:00:00.000Z';
+  const later = '2026-12-06T07:01:00.000Z';
+  const now = Date.parse('2026-12-06T08:00:00.000Z'); // long after both: the run's end decides, not the clock
+
+  it('holds for exit 75 with a Retry-After still ahead when the run ended', () => {
+    expect(asksToRetryLater({ exit_code: 75, retry_after_at: later, ended_at: ended }, now)).toBe(true);
+  });
+
+  it('does not for another exit, without a Retry-After, or with one passed before the end', () => {
+    expect(asksToRetryLater({ exit_code: 1, retry_after_at: later, ended_at: ended }, now)).toBe(false);
+    expect(asksToRetryLater({ exit_code: 75, retry_after_at: null, ended_at: ended }, now)).toBe(false);
+    expect(asksToRetryLater({ exit_code: 75, retry_after_at: ended, ended_at: later }, now)).toBe(false);
+  });
+
+  it('judges a run without an end time by the clock given', () => {
+    expect(asksToRetryLater({ exit_code: 75, retry_after_at: later, ended_at: null }, Date.parse(ended))).toBe(true);
+    expect(asksToRetryLater({ exit_code: 75, retry_after_at: later, ended_at: null }, now)).toBe(false);
   });
 });

@@ -24,29 +24,44 @@ const JOB = DEFAULTS.job;
 const WATCH_FLOOR = { min: 1000, why: 'the daemon watches at 1s resolution' };
 const BACKOFF_FLOOR = { min: 100, why: 'faster retries only hammer what just failed' };
 
-export const retriesObjectSchema = section({
-  max: optional(integer({ min: 0, example: '3' }), {
-    description: 'Retries after the first attempt (3 → up to 4 attempts).',
-    default: JOB.retries.max,
-  }),
-  backoff: optional(duration(BACKOFF_FLOOR), {
-    description: 'Wait before the first retry; doubles on each further retry.',
-    default: JOB.retries.backoff,
-  }),
-  max_backoff: optional(duration(BACKOFF_FLOOR), {
-    description: 'The longest wait between retries.',
-    default: JOB.retries.max_backoff,
-  }),
-  budget: optional(rate(), {
-    description: 'Failed attempts of this job allowed per rolling window, first attempts included; past it the job is halted and one alert goes out.',
-    default: JOB.retries.budget,
-    example: 'budget: 10/1h',
-  }),
-});
+/** The defaults of a `retries:` mapping, as written in defaults.ts (a job's, or a queue's). */
+interface RetriesDefaults {
+  max: number;
+  backoff: string;
+  max_backoff: string;
+  budget: string | null;
+}
 
-const retries = z
-  .union([integer({ min: 0, example: '3' }), retriesObjectSchema])
-  .meta({ type: 'whole number or mapping', example: 'retries: 3' });
+/**
+ * `retries: 3` or `retries: { max, backoff, max_backoff, budget }`: one shape for a job and a queue (same keys, floors
+ * and errors); only the defaults and what the budget does differ.
+ */
+export function retriesSchema(defaults: RetriesDefaults, budgetDescription: string) {
+  const mapping = section({
+    max: optional(integer({ min: 0, example: '3' }), {
+      description: 'Retries after the first attempt (3 → up to 4 attempts).',
+      default: defaults.max,
+    }),
+    backoff: optional(duration(BACKOFF_FLOOR), {
+      description: 'Wait before the first retry; doubles on each further retry.',
+      default: defaults.backoff,
+    }),
+    max_backoff: optional(duration(BACKOFF_FLOOR), {
+      description: 'The longest wait between retries.',
+      default: defaults.max_backoff,
+    }),
+    budget: optional(rate(), { description: budgetDescription, default: defaults.budget, example: 'budget: 10/1h' }),
+  });
+  return z.union([integer({ min: 0, example: '3' }), mapping]).meta({ type: 'whole number or mapping', example: 'retries: 3' });
+}
+
+const retries = retriesSchema(
+  JOB.retries,
+  'Failed attempts of this job allowed per rolling window, first attempts included; past it the job is halted and one alert goes out.',
+);
+
+/** What a `retries:` key holds once parsed (durations in ms, the budget a Rate), a job's or a queue's. */
+export type RetriesInput = z.output<typeof retries>;
 
 export const heartbeatObjectSchema = section({
   warn: optional(duration(WATCH_FLOOR), {
