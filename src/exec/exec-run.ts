@@ -14,6 +14,7 @@ import { HostProcesses } from '../scheduler/host-processes.ts';
 import { ProcessLauncher } from '../scheduler/run-launcher.ts';
 import { describeMemoryKill, endFromResult } from '../scheduler/run-end.ts';
 import { teeSink } from './tee-sink.ts';
+import { judgeUpstream } from '../coordination/upstream.ts';
 import { newRunId } from '../util/ids.ts';
 import { humanDuration, iso } from '../util/time.ts';
 
@@ -57,6 +58,13 @@ export async function execRun(options: ExecOptions): Promise<ExecOutcome> {
     const id = newRunId();
     const node = options.config.node;
     const run: NewRun = { id, job: job.name, attempt: 1, chain_id: id, trigger: 'exec', scheduled_at: iso(Date.now()), node };
+    // `after:` is honoured by every start (DESIGN.md), a crontab line's included: skip, or run degraded and say why.
+    const stale = await judgeUpstream(store, job.after, options.config.jobs, Date.now());
+    if (stale?.onStale === 'skip') {
+      const skipped = await store.insertRun(run, { status: 'skipped', reason: 'upstream_stale', exit_code: null, signal: null, ended_at: iso(Date.now()) });
+      return { run: skipped, exitCode: 0, notice: `${job.name} was skipped and recorded: ${stale.why}` };
+    }
+    if (stale) run.degraded = stale.why;
     const lock: LockRequest = {
       // Without --lock the run takes a lock of its own, so it is recorded the same way but never blocks anything.
       name: options.lock ? JOB_LOCK_PREFIX + job.name : `exec:${id}`,

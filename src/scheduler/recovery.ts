@@ -2,6 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { JobConfig } from '../config/types.ts';
 import type { NewRun, Run, Store } from '../store/types.ts';
 import { StoreError } from '../store/errors.ts';
+import { isNamedLock } from '../store/coordination-types.ts';
 import type { Logger } from '../util/logger.ts';
 import { newRunId } from '../util/ids.ts';
 import { iso } from '../util/time.ts';
@@ -46,8 +47,11 @@ export async function recoverRuns(deps: RecoveryDeps): Promise<RecoveryReport> {
   const now = deps.now ?? Date.now;
   const report: RecoveryReport = { lost: [], retried: 0, stillHeld: 0 };
   const running = await deps.store.listRuns({ statuses: ['running'], limit: 100_000 });
-  // A run's holder is whichever lock names it: the job lock, or an `exec` without --lock's lock of its own.
-  const holders = new Map((await deps.store.listLocks()).filter((l) => l.run_id !== null).map((l) => [l.run_id, l]));
+  // A run's holder is whichever lock names it: the job lock, or an `exec` without --lock's lock of its own. Named locks
+  // (`lock()`, `nightshift lock`) a run took name the run too, but their holder is not its supervisor: left out.
+  const holders = new Map(
+    (await deps.store.listLocks()).filter((l) => l.run_id !== null && !isNamedLock(l.name)).map((l) => [l.run_id, l]),
+  );
   for (const run of running) {
     const holder = holders.get(run.id) ?? null;
     // Only the holder's own process counts here: the dead daemon's children still carry the marker, and those are
@@ -60,8 +64,9 @@ export async function recoverRuns(deps: RecoveryDeps): Promise<RecoveryReport> {
     await killLeftovers(deps, run, Math.min(job?.killGraceMs ?? RECOVERY_KILL_GRACE_MS, RECOVERY_KILL_GRACE_MS));
     const end = { status: 'lost', reason: 'daemon_restart', exit_code: null, signal: null, ended_at: iso(now()) } as const;
     let retry: NewRun | null = null;
-    // exec runs belong to cron, services to their supervisor; everything else is retried per its policy.
-    if (job && run.trigger !== 'exec' && job.kind !== 'service') {
+    // exec runs belong to cron, services to their supervisor, task runs to their queue (the task goes back when the
+    // task service starts); everything else is retried per its policy.
+    if (job && run.trigger !== 'exec' && run.trigger !== 'task' && job.kind !== 'service') {
       const decision = decideRetry(job.retries, run, end, await deps.store.countLostInChain(run.chain_id));
       if (decision.retry) {
         retry = {

@@ -14,6 +14,11 @@ export interface RunPolicy {
    * retry (a start failure, a spent budget), or hold its retry back (a Retry-After the run asked for).
    */
   reviewEnd(job: JobConfig, run: Run, end: RunEnd): Promise<{ end: RunEnd; allowRetry: boolean; minDelayMs: number }>;
+  /**
+   * Asked after `blockStart` let a start through: why it runs degraded (`after:` with `on_stale: degrade` and a stale
+   * upstream), recorded as the run's `degraded` and given to it as NIGHTSHIFT_DEGRADED=1; null for a normal start.
+   */
+  degradeStart?(job: JobConfig): Promise<string | null>;
 }
 
 /** Without a policy: a paused job's automatic starts are skipped, nothing else holds it. */

@@ -59,6 +59,8 @@ export interface CallOptions {
   timeoutMs?: number;
   /** Statuses answered with null instead of an error (e.g. 404 for "no such key"). */
   nullOn?: number[];
+  /** Abandons the call early (a worker stopping mid long-poll); it then fails with code `aborted`. */
+  signal?: AbortSignal;
 }
 
 /**
@@ -76,9 +78,12 @@ export async function call<T>(daemon: DaemonAddress, method: string, path: strin
       method,
       headers,
       ...(options.body !== undefined ? { body: JSON.stringify(options.body) } : {}),
-      signal: AbortSignal.timeout(options.timeoutMs ?? DEFAULT_TIMEOUT_MS),
+      signal: options.signal
+        ? AbortSignal.any([options.signal, AbortSignal.timeout(options.timeoutMs ?? DEFAULT_TIMEOUT_MS)])
+        : AbortSignal.timeout(options.timeoutMs ?? DEFAULT_TIMEOUT_MS),
     });
   } catch (error) {
+    if (options.signal?.aborted) throw new NightshiftError(`${method} ${path} was abandoned`, 0, 'aborted');
     const why = error instanceof Error ? (error.cause instanceof Error ? error.cause.message : error.message) : String(error);
     throw new NightshiftError(`no answer from the nightshift daemon at ${daemon.url} (${why}); is \`nightshift up\` running?`, 0, 'unreachable');
   }

@@ -25,6 +25,8 @@ export interface ContainmentDeps {
   /** Runs this daemon supervises now, and a way to stop one (breaker: stop_running). */
   activeRuns: () => Run[];
   cancel: (runId: string, reason: 'breaker_open') => boolean;
+  /** Whether the job's `after:` upstream is stale, and what to do (src/coordination/upstream.ts); absent: never. */
+  upstream?: (job: JobConfig) => Promise<{ onStale: 'degrade' | 'skip'; why: string } | null>;
   now?: () => number;
 }
 
@@ -38,11 +40,20 @@ export class Containment implements RunPolicy {
   }
 
   async blockStart(job: JobConfig, trigger: RunTrigger, state: JobState): Promise<RunReason | null> {
-    if (!isAutomatic(trigger)) return null; // a person's `run` goes through: it is how they try again
-    if (state.paused) return 'paused';
-    if (state.hold?.state === 'halted') return 'halted';
-    if ((job.breaker || job.budget) && openBreakerOf(job, await this.#deps.store.listOpenBreakers())) return 'breaker_open';
+    // A person's `run` goes through a pause, a halt and a breaker: it is how they try again.
+    if (isAutomatic(trigger)) {
+      if (state.paused) return 'paused';
+      if (state.hold?.state === 'halted') return 'halted';
+      if ((job.breaker || job.budget) && openBreakerOf(job, await this.#deps.store.listOpenBreakers())) return 'breaker_open';
+    }
+    // `after:` holds every start, manual ones included (DESIGN.md): a stale upstream is a fact, not a policy choice.
+    if ((await this.#deps.upstream?.(job))?.onStale === 'skip') return 'upstream_stale';
     return null;
+  }
+
+  async degradeStart(job: JobConfig): Promise<string | null> {
+    const stale = await this.#deps.upstream?.(job);
+    return stale?.onStale === 'degrade' ? stale.why : null;
   }
 
   async reviewEnd(job: JobConfig, run: Run, end: RunEnd): Promise<{ end: RunEnd; allowRetry: boolean; minDelayMs: number }> {
@@ -95,7 +106,8 @@ export class Containment implements RunPolicy {
   /**
    * `nightshift resume`: lets the job go again — its hold lifted, its breakers closed, their incidents resolved. A
    * held service waiting out its longest backoff has that restart dropped, so the caller's start brings it up now:
-   * the operator says it is fixed.
+   * the operator says it is fixed. A closed breaker is reset: what was reported before now no longer counts (see
+   * #since), or the outputs that opened it, still inside its window, would open it again at the next output.
    */
   async resume(job: JobConfig): Promise<void> {
     const { store, incidents } = this.#deps;
@@ -108,7 +120,8 @@ export class Containment implements RunPolicy {
       }
     }
     const names = breakerNames(job);
-    for (const name of [names.outputs, names.spend]) if (name) await store.closeBreaker(name);
+    const at = iso(this.#now());
+    for (const name of [names.outputs, names.spend]) if (name) await store.closeBreaker(name, at);
     for (const kind of ['start_failure', 'budget_exhausted', 'crash_loop'] as const) await incidents.resolve(kind, job.name);
     await incidents.resolve('breaker_open', job.breaker?.group ?? job.name);
     await incidents.resolve('budget_exhausted', `${job.name} (spend)`);
@@ -137,7 +150,7 @@ export class Containment implements RunPolicy {
     if (job.breaker && names.outputs) {
       const group = job.breaker.group;
       const behind = group === null ? [job] : jobs.filter((j) => j.breaker?.group === group);
-      const { outputs } = await store.sumOutputs(behind.map((j) => j.name), iso(at - job.breaker.perMs));
+      const { outputs } = await store.sumOutputs(behind.map((j) => j.name), await this.#since(names.outputs, at, job.breaker.perMs));
       if (outputs >= job.breaker.outputs) {
         const detail = `${outputs} outputs in ${humanDuration(job.breaker.perMs)}, limit ${job.breaker.outputs}`;
         if (await store.openBreaker({ name: names.outputs, reason: 'outputs', opened_at: iso(at), detail })) {
@@ -153,7 +166,7 @@ export class Containment implements RunPolicy {
       }
     }
     if (job.budget && names.spend) {
-      const { spend } = await store.sumOutputs([job.name], iso(at - job.budget.perMs));
+      const { spend } = await store.sumOutputs([job.name], await this.#since(names.spend, at, job.budget.perMs));
       if (spend >= job.budget.spend) {
         const detail = `spent ${spend.toFixed(2)} in ${humanDuration(job.budget.perMs)}, budget ${job.budget.spend.toFixed(2)}`;
         if (await store.openBreaker({ name: names.spend, reason: 'spend', opened_at: iso(at), detail })) {
@@ -166,6 +179,15 @@ export class Containment implements RunPolicy {
         }
       }
     }
+  }
+
+  /**
+   * Where a breaker's window starts: `per` back from now, or at its last reset if that is later — a reset starts the
+   * count afresh (a circuit breaker's reset), and from `per` after it the window is rolling again.
+   */
+  async #since(breaker: string, at: number, perMs: number): Promise<string> {
+    const resetAt = await this.#deps.store.breakerResetAt(breaker);
+    return iso(Math.max(at - perMs, resetAt === null ? -Infinity : Date.parse(resetAt)));
   }
 
   #stopRunning(jobs: string[]): void {

@@ -2,7 +2,8 @@
  * Watches runs as the dispatcher reports them and turns them into check pings and incidents:
  * - a scheduled job's check gets a start ping when a run starts, and a success or failure when its chain ends
  *   (rid = run id, so durations are right when runs overlap);
- * - a chain that ends in failure (its retries spent) is `run_failed`, with the stderr tail; a success resolves it;
+ * - a chain that ends in failure (its retries spent) is `run_failed`, with the stderr tail; a success resolves it. A
+ *   queue's task run that exited 75 after a Retry-After is not one: it asked to be tried later, and its queue will;
  * - a scheduled run that starts more than `alerts.late_start` after its fire is `late_start` (the daemon was busy, or
  *   the run waited for a slot), which is a different thing from a run that runs long: past its `max_runtime` a run
  *   is `long_run` — a warning; `timeout` is the kill.
@@ -10,6 +11,7 @@
 import type { IncidentDesk } from '../alerts/incidents.ts';
 import type { JobConfig, ResolvedConfig } from '../config/types.ts';
 import type { RunTails } from '../runner/output/run-tails.ts';
+import { asksToRetryLater } from '../scheduler/retry-policy.ts';
 import type { Run, Store } from '../store/types.ts';
 import { DueTimer } from '../util/due-timer.ts';
 import type { Logger } from '../util/logger.ts';
@@ -119,6 +121,10 @@ export class RunWatch {
     if (failed && run.reason === 'memory') await this.#deps.incidents.open(memoryIncident(job, run));
     // Services are judged by their restart policy and crash-loop state, not run by run.
     if (!failed || retry !== null || job.kind === 'service' || NOT_A_FAILURE.has(run.reason ?? '')) return;
+    // A rate limit, not a failure: its queue pauses until the Retry-After and gives the task's attempt back
+    // (src/tasks/run-tasks.ts). A job's own chain needs no such case: while it has retries one is queued (returned
+    // above); once they are spent nothing retries it, and that is worth telling.
+    if (run.trigger === 'task' && asksToRetryLater(run, this.#now())) return;
     if (hasCheck) {
       await this.#deps.checks.record(job.name, {
         kind: run.exit_code !== null ? 'exit' : 'fail',

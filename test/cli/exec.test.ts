@@ -111,6 +111,27 @@ describe('nightshift exec', () => {
     expect(run).toMatchObject({ job: 'adhoc.job-1', status: 'succeeded', trigger: 'exec', exit_code: 0 });
   });
 
+  it('honours after: a stale upstream runs the command degraded (NIGHTSHIFT_DEGRADED=1), or skips it with on_stale: skip', async () => {
+    const p = await makeProject(`jobs:
+  scan: { command: "true" }
+  writer: { command: "true", after: { job: scan, max_age: 1h, on_stale: degrade } }
+  poster: { command: "true", after: { job: scan, max_age: 1h, on_stale: skip } }
+`);
+    const degraded = await p.cli(['exec', '--job', 'writer', '--', 'sh', '-c', 'echo "degraded=$NIGHTSHIFT_DEGRADED"']);
+    expect(degraded).toEqual({ code: 0, stdout: 'degraded=1\n', stderr: '' });
+    expect(await lastRun(p, 'writer')).toMatchObject({ status: 'succeeded', degraded: 'upstream scan has never succeeded (max_age 1h)' });
+
+    const skipped = await p.cli(['exec', '--job', 'poster', '--', 'sh', '-c', 'echo ran']);
+    expect(skipped).toEqual({ code: 0, stdout: '', stderr: 'nightshift: poster was skipped and recorded: upstream scan has never succeeded (max_age 1h)\n' });
+    expect(await lastRun(p, 'poster')).toMatchObject({ status: 'skipped', reason: 'upstream_stale' });
+
+    // Once the upstream has succeeded, both run normally.
+    expect((await p.cli(['exec', '--job', 'scan', '--', 'true'])).code).toBe(0);
+    const fresh = await p.cli(['exec', '--job', 'poster', '--', 'sh', '-c', 'echo "ran degraded=$NIGHTSHIFT_DEGRADED"']);
+    expect(fresh).toEqual({ code: 0, stdout: 'ran degraded=\n', stderr: '' });
+    expect(await lastRun(p, 'poster')).toMatchObject({ status: 'succeeded', degraded: null });
+  });
+
   it('works without any config: the run goes to ./.nightshift (mode 0700) in the working directory', async () => {
     const dir = makeTempDir();
     onCleanup(() => killLeftoverRuns(join(dir, '.nightshift')));

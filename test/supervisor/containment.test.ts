@@ -70,8 +70,9 @@ jobs:
     expect(await jobStatus(t, 'sync')).toMatchObject({ state: expect.not.stringMatching(/halted/) });
   });
 
-  it('exit 75 after `nightshift retry-after 2s`: the retry waits the 2 s, not the 100 ms backoff', async () => {
-    const t = (current = await startTestDaemon(`
+  it('exit 75 after `nightshift retry-after 2s`: the retry waits the 2 s, not the 100 ms backoff; spent retries are run_failed', async () => {
+    const { receiver, yaml } = await hookChannel();
+    const t = (current = await startTestDaemon(`${yaml}
 shutdown_grace: 500ms
 jobs:
   api:
@@ -85,6 +86,12 @@ jobs:
     expect(first).toMatchObject({ status: 'failed', exit_code: 75, retry_after_at: expect.any(String) });
     expect(Date.parse(retry.scheduled_at) - Date.parse(first.ended_at!)).toBeGreaterThan(1500);
     expect(Date.parse(retry.scheduled_at)).toBeGreaterThanOrEqual(Date.parse(first.retry_after_at!) - 5);
+    // A job's Retry-After is honoured by its retries: once they are spent nothing tries again, so the chain's end is
+    // run_failed like any other (a queue's task run, which its queue retries, is not: test/tasks/queue-job.test.ts).
+    await waitFor(() => deliveredOf(receiver, 'incident.opened', 'run_failed', 'api').length === 1, 10_000, 'run_failed after the retry');
+    const [told] = deliveredOf(receiver, 'incident.opened', 'run_failed', 'api');
+    expect(told!.incident.summary).toBe('job api failed with exit code 75 after 2 attempts');
+    expect(told!.incident.detail).toMatchObject({ run_id: retry.id });
   });
 });
 
@@ -132,6 +139,59 @@ jobs:
       'job agent spent 5.50 in 1d, budget 5.00: it will not start until resumed',
     );
     await t.waitForRuns('agent', 'a fire skipped', (list) => count(list, 'skipped', 'breaker_open') >= 1);
+  });
+
+  it('resume gives the breaker and the spend budget a fresh window, kept across a daemon restart', async () => {
+    const { receiver, yaml } = await hookChannel();
+    const config = `${yaml}
+shutdown_grace: 500ms
+jobs:
+  writer:
+    command: 'sleep 600'
+    breaker: { outputs: 5, per: 10m }
+    budget: { spend: 1.00, per: 10m }
+`;
+    let t = (current = await startTestDaemon(config));
+    const dir = t.dir;
+    // The API token may report for any run; the POST returns once the breakers have been checked.
+    const report = async (outputs: number, spend: number) => {
+      const runs = await t.waitForRuns('writer', 'a running writer', (list) => list.some((r) => r.status === 'running'));
+      const running = runs.find((r) => r.status === 'running')!;
+      const res = await fetch(`${t.url}/api/v1/runs/${running.id}/outputs`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${t.daemon.apiToken()}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ outputs, spend }),
+      });
+      expect(res.status).toBe(200);
+    };
+    const open = async () => (await t.daemon.store.listOpenBreakers()).map((b) => b.name);
+
+    await post(t, '/jobs/writer/runs');
+    await report(5, 1.0);
+    expect(await open()).toEqual(['outputs:writer', 'spend:writer']);
+    expect((await post(t, '/jobs/writer/resume')).status).toBe(200);
+    expect(await open()).toEqual([]);
+
+    // The reset is in the store: a restart keeps the 5 outputs and 1.00 from before it out of the window.
+    await t.daemon.stop();
+    t = current = await startTestDaemon(config, { dir });
+    await post(t, '/jobs/writer/runs');
+    await report(1, 0.5);
+    expect(await open()).toEqual([]); // without the reset: 6 outputs and 1.50 in 10m, both open again
+    await report(3, 0.25);
+    expect(await open()).toEqual([]);
+    expect(await jobStatus(t, 'writer')).toMatchObject({ state: expect.not.stringMatching(/breaker_open/) });
+    // What is reported after the resume counts in full: the 5th output and the spend reaching 1.00 open both again.
+    await report(1, 0.25);
+    expect(await open()).toEqual(['outputs:writer', 'spend:writer']);
+    expect(await jobStatus(t, 'writer')).toMatchObject({ state: 'breaker_open' });
+    await waitFor(
+      () =>
+        deliveredOf(receiver, 'incident.opened', 'breaker_open', 'writer').length === 2 &&
+        deliveredOf(receiver, 'incident.opened', 'budget_exhausted', 'writer (spend)').length === 2,
+      10_000,
+      'breaker_open and budget_exhausted told a second time',
+    );
   });
 
   it('outputs need the run\'s own token, and a bad body is a 400 naming the field', async () => {
