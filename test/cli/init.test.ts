@@ -1,8 +1,8 @@
 /**
  * `nightshift init [DIR]`: a commented config that validates, a private state directory, a .gitignore line — and
- * never an overwrite.
+ * never an overwrite (exit 2, naming the file, nothing changed).
  */
-import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { cleanupAll, makeTempDir, runCli } from './helpers.ts';
@@ -28,7 +28,7 @@ describe('nightshift init', () => {
     expect(validate.stdout).toMatch(new RegExp(`^${dir}/nightshift.yaml: ok \\(\\d+ jobs?, \\d+ checks?\\)\n$`));
   });
 
-  it('a second init refuses with exit 1 and leaves the config byte-identical and the .gitignore line single', async () => {
+  it('a second init refuses with exit 2 and leaves the config byte-identical and the .gitignore line single', async () => {
     const dir = makeTempDir();
     expect((await runCli(['init', dir])).code).toBe(0);
     const config = join(dir, 'nightshift.yaml');
@@ -36,7 +36,7 @@ describe('nightshift init', () => {
     writeFileSync(config, `${readFileSync(config, 'utf8')}# edited by hand\n`);
     const before = readFileSync(config);
     const again = await runCli(['init', dir]);
-    expect(again.code).toBe(1);
+    expect(again.code).toBe(2);
     expect(again.stdout).toBe('');
     expect(again.stderr).toBe(`nightshift: ${config} already exists; nothing was changed (edit it, or remove it to start over)\n`);
     expect(readFileSync(config).equals(before)).toBe(true);
@@ -56,5 +56,34 @@ describe('nightshift init', () => {
     writeFileSync(join(other, '.gitignore'), 'dist/\n.nightshift/\n');
     expect((await runCli(['init', 'other'], { cwd: dir })).code).toBe(0);
     expect(readFileSync(join(other, '.gitignore'), 'utf8')).toBe('dist/\n.nightshift/\n');
+  });
+
+  it('refuses next to a nightshift.yml too (the new file would shadow it), and creates nothing', async () => {
+    const dir = makeTempDir();
+    writeFileSync(join(dir, 'nightshift.yml'), 'project: old\n');
+    const result = await runCli(['init', dir]);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toBe(`nightshift: ${join(dir, 'nightshift.yml')} already exists; nothing was changed (edit it, or remove it to start over)\n`);
+    expect(readdirSync(dir)).toEqual(['nightshift.yml']);
+  });
+
+  it('tightens an existing state directory to 0700 and keeps a .gitignore that already ignores it in another spelling', async () => {
+    const dir = makeTempDir();
+    mkdirSync(join(dir, '.nightshift'), { mode: 0o755 });
+    chmodSync(join(dir, '.nightshift'), 0o755);
+    writeFileSync(join(dir, '.gitignore'), 'dist\r\n/.nightshift\r\n');
+    expect((await runCli(['init', dir])).code).toBe(0);
+    expect(statSync(join(dir, '.nightshift')).mode & 0o777).toBe(0o700);
+    expect(readFileSync(join(dir, '.gitignore'), 'utf8')).toBe('dist\r\n/.nightshift\r\n');
+  });
+
+  it('a DIR that is a file is a usage error that names it', async () => {
+    const dir = makeTempDir();
+    const file = join(dir, 'plain');
+    writeFileSync(file, '');
+    const result = await runCli(['init', file]);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toBe(`nightshift: ${file} is not a directory; give init a directory to create nightshift.yaml in\n`);
+    expect(existsSync(join(dir, '.gitignore'))).toBe(false);
   });
 });
