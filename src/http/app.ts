@@ -1,13 +1,18 @@
-import { Hono, type Context, type MiddlewareHandler } from 'hono';
+import { Hono, type MiddlewareHandler } from 'hono';
 import { intParam } from './params.ts';
 import { pingRoutes } from './ping-routes.ts';
 import { watchRoutes } from './watch-routes.ts';
 import { runReportRoutes } from './run-report-routes.ts';
+import { coordinationRoutes } from './coordination-routes.ts';
+import { taskRoutes } from './task-routes.ts';
 import { RUN_STATUSES, FINISHED_STATUSES, type Run, type RunStatus } from '../store/types.ts';
 import { buildStatus } from '../status/build-status.ts';
 import { ApiError, unknownJob } from './errors.ts';
 import type { ControlPlane } from './control-plane.ts';
 import { callerOf, runMayWrite } from './auth.ts';
+import { dashboardRoutes } from '../dashboard/routes.tsx';
+import { eventRoutes } from '../dashboard/event-stream.ts';
+import { mayRead } from '../dashboard/access.ts';
 
 /** Longest a `GET /api/v1/runs/:id?wait=` request is held open. */
 const MAX_WAIT_MS = 60_000;
@@ -49,6 +54,8 @@ export function createApp(plane: ControlPlane): Hono {
   api.use('*', requireTokenForWrites(plane));
   api.route('/', watchRoutes(plane, (c) => new URL(c.req.url).origin));
   api.route('/', runReportRoutes(plane));
+  api.route('/', coordinationRoutes(plane));
+  api.route('/', taskRoutes(plane));
 
   api.get('/status', async (c) => c.json(await statusOf(plane)));
   api.get('/jobs', async (c) => c.json((await statusOf(plane)).jobs));
@@ -102,14 +109,31 @@ export function createApp(plane: ControlPlane): Hono {
     }
     return c.json({ run: run.id, cancelling: true }, 202);
   });
+  api.post('/jobs/:name/reset', async (c) => {
+    const name = knownJob(plane, c.req.param('name'));
+    await plane.resetBreaker(name);
+    return c.json({ job: name, reset: true });
+  });
+  // Server-Sent Events: /api/v1/events and /api/v1/runs/:id/output (src/dashboard/event-stream.ts).
+  api.route('/', eventRoutes(plane));
 
   app.route('/api/v1', api);
+  // The web dashboard at / (src/dashboard/): pages, their assets, login and form actions.
+  app.route('/', dashboardRoutes(plane));
   return app;
 }
 
 function requireTokenForWrites(plane: ControlPlane): MiddlewareHandler {
   return async (c, next) => {
-    if (c.req.method === 'GET' || c.req.method === 'HEAD') return next();
+    if (c.req.method === 'GET' || c.req.method === 'HEAD') {
+      // Reading is open on loopback; a daemon listening beyond it shows nothing without a token (or a dashboard session).
+      if (mayRead(plane, c) || callerOf(plane, c) !== null) return next();
+      throw new ApiError(
+        401,
+        'unauthorized',
+        `the daemon listens beyond loopback (${plane.config().http.host}), so reading needs Authorization: Bearer <token> too (http.token in the config, or the file api-token in the state directory)`,
+      );
+    }
     // What a run reports about itself carries the run's own token, which its route checks (run-report-routes.ts).
     if (/\/runs\/[^/]+\/(heartbeat|outputs|retry-after)$/.test(c.req.path)) return next();
     const caller = callerOf(plane, c);

@@ -1,8 +1,10 @@
 import type { ResolvedConfig } from '../config/types.ts';
-import type { Run, Store } from '../store/types.ts';
+import type { Incident, Run, Store } from '../store/types.ts';
 import type { DaemonInfo } from '../status/build-status.ts';
 import type { PingIntake } from './ping-intake.ts';
 import type { CheckSnapshot } from '../watch/check-watcher.ts';
+import type { Coordination } from '../coordination/coordination.ts';
+import type { TaskService } from '../tasks/task-service.ts';
 
 export interface HealthReason {
   subject: string;
@@ -44,4 +46,44 @@ export interface ControlPlane {
   reportError(context: string, error: unknown): void;
   /** The bearer token that state-changing requests must present. */
   apiToken(): string;
+  /** Shared state, named locks and upstream freshness (src/http/coordination-routes.ts). */
+  readonly coordination: Coordination;
+  /** Task queues (src/http/task-routes.ts). */
+  readonly tasks: { readonly service: TaskService };
+  /** What happens in the daemon, as it happens (the dashboard and `/api/v1/events` listen). */
+  readonly eventHub: EventFeed;
+  /** The host's `doctor` findings, cached (the checks are not cheap); null when doctor is not available here. */
+  hostFindings(): Promise<HostFindings | null>;
+  /** Closes the job's breakers and lifts a halt (resolving their incidents), without touching a pause. */
+  resetBreaker(job: string): Promise<void>;
+}
+
+/** One event of the daemon's feed; `type` names it as `/api/v1/events` sends it (the SSE `event:` field). */
+export type DaemonEvent =
+  | { type: 'run.started' | 'run.ended' | 'run.skipped' | 'run.queued'; run: Run }
+  | { type: 'incident.opened' | 'incident.resolved'; incident: Incident }
+  /** `target` is the check's uuid or slug as it was pinged. */
+  | { type: 'check.pinged'; target: string; kind: string; exit_code: number | null }
+  | { type: 'job.changed'; job: string; change: 'paused' | 'resumed' | 'reset' }
+  /** Fresh host findings (doctor) are in. */
+  | { type: 'host.checked' };
+
+export interface EventFeed {
+  /** Calls `listener` for every event from now on; returns the unsubscribe. */
+  subscribe(listener: (event: DaemonEvent) => void): () => void;
+}
+
+/** `doctor --json` findings (DESIGN.md), with when they were looked at. */
+export interface HostFinding {
+  id: string;
+  severity: 'critical' | 'warning' | 'info';
+  title: string;
+  detail: string;
+  fix: string;
+}
+
+export interface HostFindings {
+  /** null while the first look is under way. */
+  checked_at: string | null;
+  findings: HostFinding[];
 }
