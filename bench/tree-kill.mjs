@@ -1,6 +1,6 @@
 /**
  * Whole-tree kill of hung runs: TREES runs, each a tree that will not die politely, all past their deadline.
- * Goal: 0 survivors.
+ * Goal: 0 survivors, at run end and at deadline + kill_grace + 500 ms.
  *
  * Why: seed 003 (a hung subprocess ran for 7 days) and seed 002 (leftover Chrome renderers) — a timeout is only worth
  * something if everything the run started is gone afterwards, also when many runs time out at once.
@@ -11,7 +11,9 @@
  * Measured per tree, by a separate watcher process (bench/tree-watcher.mjs, so that the load under test cannot distort
  * the observations):
  *   survivors at run end      pidfile processes still alive when runProcess() resolved (a zombie counts as dead)
- *   survivors at check        the same at deadline + kill_grace + 500 ms
+ *   survivors at check        the same at deadline + kill_grace + 500 ms (by the watcher's timer, which may run late:
+ *                             its lateness is reported, and `trees not dead at check` counts from the 10 ms polls
+ *                             the trees whose processes were not all gone at exactly deadline + kill_grace + 500 ms)
  *   deadline → all dead       when the three pidfile processes were all gone (polled every POLL ms)
  * and in this process: deadline → run end (when runProcess() resolved, after its own verification), and whether the
  * tree had printed "ready" (both grandchildren up) by its deadline.
@@ -64,7 +66,7 @@ async function oneTree(base, runId, watcher) {
   const result = await ran;
   const endedAt = epochNow();
   watcher.send({ type: 'ended', id: runId });
-  return { id: runId, deadline, endedBy: result.endedBy, runnerSurvivors: result.survivors, readyAtDeadline, endToMs: endedAt - deadline };
+  return { id: runId, deadline, checkAt: deadline + args.grace + 500, endedBy: result.endedBy, runnerSurvivors: result.survivors, readyAtDeadline, endToMs: endedAt - deadline };
 }
 
 /** Starts bench/tree-watcher.mjs; `send` writes a message, `report` resolves with its final JSON. */
@@ -150,6 +152,8 @@ async function oneRun(index) {
     pids_found: trees.reduce((n, t) => n + t.pids, 0),
     survivors_at_end: trees.reduce((n, t) => n + t.atEnd, 0),
     survivors_at_check: trees.reduce((n, t) => n + t.atCheck, 0),
+    trees_not_dead_at_check: trees.filter((t) => t.deadAt === null || t.deadAt > t.checkAt).length,
+    check_late_max: round(Math.max(...trees.map((t) => t.checkLate))),
     runner_survivors: trees.reduce((n, t) => n + t.runnerSurvivors, 0),
     marked_leftovers: leftovers.length,
     never_all_dead: trees.length - dead.length,
@@ -172,18 +176,21 @@ await runMain(async () => {
     runs.push(r);
     process.stdout.write(
       `  run ${r.run}: survivors ${r.survivors_at_end} at run end, ${r.survivors_at_check} at check, ${r.marked_leftovers} marked leftovers; ` +
+        `${r.trees_not_dead_at_check} trees not all dead at deadline + grace + 500 ms (check ran up to ${r.check_late_max} ms late); ` +
         `deadline → all dead p50 ${r.dead_p50} ms, p99 ${r.dead_p99} ms (${r.ready_at_deadline}/${r.trees} trees ready at their deadline)\n`,
     );
   }
   const med = medianOfRuns(runs, Object.keys(runs[0]).filter((k) => k !== 'run'));
   printTable([
-    ['run', 'ready', 'pids', 'surv@end', 'surv@check', 'marked left', 'dead p50', 'dead p99', 'dead max', 'end p50', 'end p99', 'wall s'],
+    ['run', 'ready', 'pids', 'surv@end', 'surv@check', 'trees@check', 'check late', 'marked left', 'dead p50', 'dead p99', 'dead max', 'end p50', 'end p99', 'wall s'],
     ...[...runs, { ...med, run: 'median' }].map((r) => [
-      r.run, r.ready_at_deadline, r.pids_found, r.survivors_at_end, r.survivors_at_check, r.marked_leftovers,
+      r.run, r.ready_at_deadline, r.pids_found, r.survivors_at_end, r.survivors_at_check, r.trees_not_dead_at_check, r.check_late_max, r.marked_leftovers,
       r.dead_p50, r.dead_p99, r.dead_max, r.end_p50, r.end_p99, r.wall_s,
     ]),
   ]);
-  const goalMet = runs.every((r) => r.survivors_at_end === 0 && r.survivors_at_check === 0 && r.marked_leftovers === 0 && r.never_all_dead === 0);
-  process.stdout.write(`goal 0 survivors: ${goalMet ? 'met' : 'NOT met'} (times in ms after each run's deadline)\n`);
+  const goalMet = runs.every(
+    (r) => r.survivors_at_end === 0 && r.survivors_at_check === 0 && r.trees_not_dead_at_check === 0 && r.marked_leftovers === 0 && r.never_all_dead === 0,
+  );
+  process.stdout.write(`goal 0 survivors (run end, deadline + grace + 500 ms): ${goalMet ? 'met' : 'NOT met'} (times in ms after each run's deadline)\n`);
   emitJson({ bench: 'tree-kill', args, machine: info, runs, median: med, goal: { survivors: 0 }, goal_met: goalMet });
 });

@@ -7,10 +7,12 @@
  * stdin, JSON lines:  { type: 'tree', id, dir, deadline, checkAt }   times are epoch ms (timeOrigin + now)
  *                     { type: 'ended', id }                           runProcess() resolved for this tree
  *                     { type: 'done' }                                no more trees
- * stdout, one JSON line when every tree is settled: { id: { pids, deadAt, atCheck, atEnd } … }
- *   pids     pidfile processes found (parent, ingroup, setsid), read while alive
- *   deadAt   first poll at which all of them were gone (zombies count as gone), epoch ms; null if never
- *   atCheck  how many were alive at `checkAt`; atEnd: how many when 'ended' arrived
+ * stdout, one JSON line when every tree is settled: { id: { pids, deadAt, atCheck, checkLate, atEnd } … }
+ *   pids       pidfile processes found (parent, ingroup, setsid), read while alive
+ *   deadAt     first poll at which all of them were gone (zombies count as gone), epoch ms; null if never
+ *   atCheck    how many were alive at `checkAt`; atEnd: how many when 'ended' arrived
+ *   checkLate  how late (ms) the check at `checkAt` actually ran (this process's timer on a loaded machine): the
+ *              benchmark also counts, from deadAt, the trees not all dead by `checkAt` exactly
  *
  * Usage (by tree-kill.mjs): node bench/tree-watcher.mjs POLL_MS
  */
@@ -62,7 +64,7 @@ function finishIfDone() {
   if (!done || ![...trees.values()].every(settled)) return;
   clearInterval(poller);
   const out = {};
-  for (const [id, t] of trees) out[id] = { pids: t.pids.length, deadAt: t.deadAt, atCheck: t.atCheck, atEnd: t.atEnd };
+  for (const [id, t] of trees) out[id] = { pids: t.pids.length, deadAt: t.deadAt, atCheck: t.atCheck, checkLate: t.checkLate, atEnd: t.atEnd };
   process.stdout.write(`${JSON.stringify(out)}\n`, () => process.exit(0));
 }
 
@@ -86,9 +88,10 @@ const poller = setInterval(() => {
 createInterface({ input: process.stdin }).on('line', (line) => {
   const msg = JSON.parse(line);
   if (msg.type === 'tree') {
-    const tree = { ...msg, pids: [], pidsFinal: false, deadAt: null, atCheck: null, atEnd: null };
+    const tree = { ...msg, pids: [], pidsFinal: false, deadAt: null, atCheck: null, checkLate: null, atEnd: null };
     trees.set(msg.id, tree);
     setTimeout(() => {
+      tree.checkLate = now() - msg.checkAt;
       tree.atCheck = aliveCount(tree);
       finishIfDone();
     }, Math.max(0, msg.checkAt - now()));

@@ -4,6 +4,7 @@ import type { StatusJson } from '../status/build-status.ts';
 import type { CheckJson } from '../status/check-json.ts';
 import { readApiToken } from '../daemon/api-token.ts';
 import { CliError, EXIT_FAILED } from './errors.ts';
+import { httpCall, jsonOf, type HttpAnswer } from './http-call.ts';
 
 /**
  * What CLI commands talk to: the daemon's API when it runs, else the store directly (read-only commands and
@@ -41,7 +42,13 @@ export interface OutgoingPing {
  * refuses the connection at once; this only bounds a daemon that is there but slow (a loaded 1-CPU box), which must
  * not be mistaken for an absent one.
  */
-const PROBE_TIMEOUT_MS = 10_000;
+export const PROBE_TIMEOUT_MS = 10_000;
+
+/** The daemon's root URL for its `http.listen`: a wildcard address is reached on loopback. */
+export function daemonRoot(listenHost: string, port: number): string {
+  const host = listenHost === '0.0.0.0' ? '127.0.0.1' : listenHost === '::' ? '::1' : listenHost;
+  return `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+}
 
 export async function connect(config: ResolvedConfig): Promise<Backend> {
   const api = new ApiBackend(config);
@@ -62,17 +69,15 @@ class ApiBackend implements Backend {
 
   constructor(config: ResolvedConfig) {
     this.config = config;
-    const host = config.http.host === '0.0.0.0' ? '127.0.0.1' : config.http.host === '::' ? '::1' : config.http.host;
-    this.root = `http://${host.includes(':') ? `[${host}]` : host}:${config.http.port}`;
+    this.root = daemonRoot(config.http.host, config.http.port);
     this.base = `${this.root}/api/v1`;
   }
 
   async isUp(): Promise<boolean> {
     try {
       // /healthz is cheap and answers 200 or 503 (unhealthy is still up); a foreign server on the port lacks `ok`.
-      const response = await fetch(`${this.root}/healthz`, { signal: AbortSignal.timeout(PROBE_TIMEOUT_MS) });
-      const body = (await response.json()) as { ok?: unknown };
-      return typeof body.ok === 'boolean';
+      const body = jsonOf(await httpCall(`${this.root}/healthz`, { timeoutMs: PROBE_TIMEOUT_MS })) as { ok?: unknown } | null;
+      return typeof body?.ok === 'boolean';
     } catch {
       return false;
     }
@@ -121,13 +126,13 @@ class ApiBackend implements Backend {
     if (!found) return false;
     const action = ping.kind === 'success' ? '' : ping.kind === 'exit' ? `/${ping.exitCode}` : `/${ping.kind}`;
     const url = `${this.root}/ping/${found.uuid}${action}${ping.rid ? `?rid=${encodeURIComponent(ping.rid)}` : ''}`;
-    let response: Response;
+    let response: HttpAnswer;
     try {
-      response = await fetch(url, { method: 'POST', body: ping.body, signal: AbortSignal.timeout(15_000) });
+      response = await httpCall(url, { method: 'POST', body: ping.body, timeoutMs: 15_000 });
     } catch (error) {
       throw new CliError(`the daemon at ${this.root} did not answer the ping (${(error as Error).message}); is it running? (nightshift up)`);
     }
-    const text = (await response.text().catch(() => '')).trim();
+    const text = response.text.trim();
     if (!response.ok) throw new CliError(`the daemon did not record the ping to ${check}: HTTP ${response.status} ${text}`, EXIT_FAILED);
     return true;
   }
@@ -139,17 +144,16 @@ class ApiBackend implements Backend {
   private async request<T>(method: string, path: string, timeoutMs: number | undefined, orNullOn404: true): Promise<T | null>;
   private async request<T>(method: string, path: string, timeoutMs = 15_000, orNullOn404 = false): Promise<T | null> {
     const headers: Record<string, string> = {};
-    if (method !== 'GET') {
-      const token = await readApiToken(this.config.stateDir, this.config.http.token);
-      if (token) headers.authorization = `Bearer ${token}`;
-    }
-    let response: Response;
+    // Reads need it too when the daemon listens beyond loopback.
+    const token = await readApiToken(this.config.stateDir, this.config.http.token);
+    if (token) headers.authorization = `Bearer ${token}`;
+    let response: HttpAnswer;
     try {
-      response = await fetch(this.base + path, { method, headers, signal: AbortSignal.timeout(timeoutMs) });
+      response = await httpCall(this.base + path, { method, headers, timeoutMs });
     } catch (error) {
       throw new CliError(`the daemon at ${this.base} did not answer (${(error as Error).message}); is it running? (nightshift up)`);
     }
-    const body = (await response.json().catch(() => null)) as { error?: { code?: string; message?: string } } | null;
+    const body = jsonOf(response) as { error?: { code?: string; message?: string } } | null;
     // A route the daemon lacks (an older version) is `not_found`, and stays an error.
     if (response.status === 404 && orNullOn404 && body?.error?.code !== 'not_found') return null;
     if (!response.ok) {

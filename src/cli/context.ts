@@ -1,6 +1,8 @@
 import type { Command } from 'commander';
 import type { ResolvedConfig } from '../config/types.ts';
-import { loadConfig, ConfigErrors } from '../config/index.ts';
+// Not from config/index.ts, which loads zod and yaml: `up` loads the config in a worker so that the daemon's heap
+// never holds them (config/load-isolated.ts); the other commands import the loader when they load the config.
+import { ConfigErrors } from '../config/errors.ts';
 import { configError, unknownJobError } from './errors.ts';
 
 /** The `-c FILE` given before or after the command name. */
@@ -9,12 +11,17 @@ export function configFlag(command: Command): string | undefined {
   return typeof value === 'string' ? value : undefined;
 }
 
-/** Loads the config for a command; config errors become one line each on stderr and exit code 2. */
-export async function loadCliConfig(command: Command): Promise<ResolvedConfig> {
+/**
+ * Loads the config for a command; config errors become one line each on stderr and exit code 2. `isolated`: in a
+ * worker thread (for the daemon, see config/load-isolated.ts).
+ */
+export async function loadCliConfig(command: Command, opts: { isolated?: boolean } = {}): Promise<ResolvedConfig> {
+  const options = { explicit: configFlag(command), env: process.env, cwd: process.cwd() };
   try {
-    return await loadConfig({ explicit: configFlag(command), env: process.env, cwd: process.cwd() });
+    if (opts.isolated) return await (await import('../config/load-isolated.ts')).loadConfigIsolated(options);
+    return (await import('../config/load.ts')).loadConfig(options);
   } catch (error) {
-    if (error instanceof ConfigErrors) throw configError(error.message);
+    if (ConfigErrors.is(error)) throw configError(error.message);
     throw error;
   }
 }

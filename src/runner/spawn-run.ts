@@ -178,7 +178,10 @@ export async function runProcess(spec: RunSpec, opts: StartOptions = {}): Promis
   let orphansKilled = 0;
 
   if (end.by !== 'exited') {
-    const killed = await killTree({ ...sweep, cgroup: members, graceMs: spec.killGraceMs });
+    // Until Node reports the exit, the main process is not reaped, so its group is surely the run's: killTree signals
+    // it before scanning /proc, which on a busy host takes long enough to push the SIGTERM well past the deadline.
+    const groupHeld = exit.info === null;
+    const killed = await killTree({ ...sweep, cgroup: members, graceMs: spec.killGraceMs, groupHeld });
     survivors = killed.survivors;
     await within(exited, EXIT_AFTER_KILL_MS, run.signal); // SIGKILLed: the exit is a moment away, unless stuck in D
   }

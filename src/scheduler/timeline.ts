@@ -10,11 +10,7 @@ export class Timeline {
   private readonly cron: Cron;
 
   constructor(expression: string, timezone: string | null) {
-    this.cron = new Cron(expression, {
-      paused: true,
-      mode: '5-or-6-parts',
-      ...(timezone ? { timezone } : {}),
-    });
+    this.cron = sharedCron(expression, timezone);
   }
 
   /** The first fire strictly after `afterMs`, or null when the schedule never fires again. */
@@ -60,3 +56,25 @@ export class Timeline {
 
 /** How many missed fires are counted one by one before the count says "at least" (bounds a start-up to ~0.25 s a job). */
 export const COUNT_CAP = 1_000;
+
+/**
+ * One paused Cron per (expression, time zone), shared by every Timeline of it: croner 10 gives each pattern a
+ * 10,000-entry year table (80 KB of heap), and a job's schedule is held twice (the scheduler and the job's check),
+ * so 20 jobs held 3.2 MB in those tables alone (heap snapshot of the idle daemon, docs/benchmarks.md section 2).
+ * Sharing is safe: nextRun(date) of a paused Cron reads its state and never changes it. Entries go with their Cron
+ * once no Timeline holds it (a reload that changed the schedule).
+ */
+const crons = new Map<string, WeakRef<Cron>>();
+const forget = new FinalizationRegistry<string>((key) => {
+  if (crons.get(key)?.deref() === undefined) crons.delete(key);
+});
+
+function sharedCron(expression: string, timezone: string | null): Cron {
+  const key = `${timezone ?? ''}\n${expression}`;
+  const cached = crons.get(key)?.deref();
+  if (cached) return cached;
+  const cron = new Cron(expression, { paused: true, mode: '5-or-6-parts', ...(timezone ? { timezone } : {}) });
+  crons.set(key, new WeakRef(cron));
+  forget.register(cron, key);
+  return cron;
+}

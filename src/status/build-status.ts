@@ -15,6 +15,8 @@ export interface JobStatus {
   kind: JobKind;
   state: JobState;
   paused: boolean;
+  /** Its runs running now: 0 or 1, or up to its queue's concurrency for a job with `queue:` (docs/tasks.md). */
+  running_runs: number;
   /** Why it is held (halted, breaker_open, crash_loop, paused); null otherwise. */
   state_reason: string | null;
   /** How to get out of that state; null when there is nothing to do. */
@@ -31,6 +33,10 @@ export interface DaemonInfo {
   started_at: string;
   node: string;
   leader: boolean;
+  /** The config file the daemon runs, absolute. */
+  config_file: string;
+  /** No later than when the daemon read that file (its start, or the reload that read it). */
+  config_read_at: string;
 }
 
 export interface StatusJson {
@@ -79,7 +85,9 @@ export async function buildStatus(sources: StatusSources): Promise<StatusJson> {
     const paused = state?.paused ?? false;
     const active = recent.find((r) => r.status === 'running');
     const queued = recent.filter((r) => r.status === 'queued');
-    if (active) running += 1;
+    // A queue-driven job runs several at once (one per task); the 20 newest may not hold them all.
+    const runningNow = active ? (await sources.store.listRuns({ job: job.name, statuses: ['running'], limit: 10_000 })).length : 0;
+    running += runningNow;
     const held = heldState(job, state, breakers);
     // A crash-looping service is running between its crashes; the loop is what a human must see.
     const flowing = active ? 'running' : queued.some((r) => r.trigger === 'retry' || r.trigger === 'restart') ? 'backoff' : queued.length ? 'queued' : 'idle';
@@ -88,6 +96,7 @@ export async function buildStatus(sources: StatusSources): Promise<StatusJson> {
       kind: job.kind,
       state: held?.state ?? flowing,
       paused,
+      running_runs: runningNow,
       state_reason: held?.reason ?? null,
       hint: held?.hint ?? null,
       schedule: job.schedule,

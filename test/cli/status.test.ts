@@ -2,7 +2,10 @@
  * `nightshift status`, `pause` and `resume`, without a daemon (they read and write the store) and with a real one
  * (`nightshift up`, talked to over its API).
  */
+import { appendFileSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
+import { quickDaemonStatus } from '../../src/cli/daemon-status.ts';
 import type { Run } from '../../src/store/types.ts';
 import { ISO_UTC, PACKAGE_VERSION, RUN_KEYS, cleanupAll, makeProject, parseJson, startDaemon, waitFor } from './helpers.ts';
 
@@ -128,5 +131,29 @@ jobs:
     expect(history).toHaveLength(1);
     expect(history[0]).toMatchObject({ status: 'skipped', reason: 'paused', trigger: 'schedule', started_at: null, exit_code: null });
     expect(parseJson(await p.cli(['status', '--json'])).jobs[1]).toMatchObject({ name: 'tick', paused: true, state: 'paused' });
+  }, DAEMON_TEST_TIMEOUT_MS);
+});
+
+describe('nightshift status with a daemon that runs the file as it is', () => {
+  it("takes the daemon's document without loading the config, and loads it again once the file changed", async () => {
+    const p = await makeProject(`
+jobs:
+  ok: { command: "echo ok" }
+`);
+    // The file must be older than the daemon's read by more than the file clock margin (1 s): no event says so.
+    await sleep(1_100);
+    const daemon = await startDaemon(p);
+    const options = { explicit: p.configPath, env: process.env, cwd: p.dir };
+    const quick = await quickDaemonStatus(options);
+    expect(quick?.daemon).toMatchObject({ pid: daemon.child.pid, config_file: p.configPath, config_read_at: expect.stringMatching(ISO_UTC) });
+    expect(quick?.jobs.map((j) => j.name)).toEqual(['ok']);
+    expect(parseJson(await p.cli(['status', '--json'])).daemon).toEqual(quick?.daemon);
+
+    // Edited after the daemon read it (and not reloaded): the command validates the file itself, as without a daemon.
+    appendFileSync(p.configPath, '  bad: { command: "echo bad", timeout: soon }\n');
+    expect(await quickDaemonStatus(options)).toBeNull();
+    const result = await p.cli(['status']);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(/nightshift\.yaml:\d+:\d+: jobs\.bad\.timeout: /);
   }, DAEMON_TEST_TIMEOUT_MS);
 });

@@ -1,7 +1,8 @@
 import type { Command } from 'commander';
 import pc from 'picocolors';
 import { connect } from '../backend.ts';
-import { loadCliConfig } from '../context.ts';
+import { configFlag, loadCliConfig } from '../context.ts';
+import { quickDaemonStatus } from '../daemon-status.ts';
 import { printJson, relativeTime, runOutcome, table } from '../format.ts';
 import { humanDuration } from '../../util/time.ts';
 import type { StatusJson } from '../../status/build-status.ts';
@@ -12,12 +13,17 @@ export function registerStatus(program: Command): void {
     .description("every job's state, next and last run; works with or without the daemon")
     .option('--json', 'print the status document as JSON')
     .action(async (options: { json?: boolean }, command: Command) => {
+      const show = (status: StatusJson): void => {
+        if (options.json) printJson(status);
+        else process.stdout.write(`${render(status)}\n`);
+      };
+      // The daemon's own document when it runs the file as it is now (no config loading here); else as before.
+      const quick = await quickDaemonStatus({ explicit: configFlag(command), env: process.env, cwd: process.cwd() });
+      if (quick) return show(quick);
       const config = await loadCliConfig(command);
       const backend = await connect(config);
       try {
-        const status = await backend.status();
-        if (options.json) printJson(status);
-        else process.stdout.write(`${render(status)}\n`);
+        show(await backend.status());
       } finally {
         await backend.close();
       }
@@ -35,7 +41,8 @@ function render(status: StatusJson): string {
     rows.push([
       job.name,
       job.kind,
-      job.state,
+      // A queue-driven job runs up to its queue's concurrency at once: say how many.
+      job.state === 'running' && job.running_runs > 1 ? `running (${job.running_runs})` : job.state,
       relativeTime(job.next_run_at),
       last ? relativeTime(last.ended_at ?? last.started_at ?? last.scheduled_at) : '-',
       last ? runOutcome(last) : '-',

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { loadConfig } from '../../config/index.ts';
+import { loadConfigIsolated } from '../../config/load-isolated.ts';
 import { configFlag, loadCliConfig } from '../context.ts';
 import { CliError, EXIT_FAILED } from '../errors.ts';
 
@@ -8,7 +8,8 @@ export function registerUp(program: Command): void {
     .command('up')
     .description('run the daemon in the foreground (SIGTERM stops it gracefully, SIGHUP reloads the config)')
     .action(async (_options: unknown, command: Command) => {
-      const config = await loadCliConfig(command);
+      // In a worker, at start and on reload: the daemon's heap then never holds zod, yaml and the schema.
+      const config = await loadCliConfig(command, { isolated: true });
       // Loaded here, not at the top: every other command would otherwise pay for the daemon's modules at start.
       const [{ Daemon }, { handleSignals, deferSignals }, { createLogger }] = await Promise.all([
         import('../../daemon/daemon.ts'),
@@ -23,7 +24,7 @@ export function registerUp(program: Command): void {
         daemon = await Daemon.start({
           config,
           logger,
-          reloadConfig: async () => loadConfig({ explicit, env: process.env, cwd: process.cwd() }),
+          reloadConfig: async () => loadConfigIsolated({ explicit, env: process.env, cwd: process.cwd() }),
         });
       } catch (error) {
         boot.release();
