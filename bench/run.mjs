@@ -4,7 +4,8 @@
  * only with `--only NAME`. ping-throughput needs wrk and crash-loop-vs-pm2 needs PM2 (scripts/install-bench-deps.sh).
  *
  * Usage: node bench/run.mjs [--quick]
- *          [--only schedule-jitter|idle|status-time|tree-kill|ping-throughput|check-down-latency|crash-loop-vs-pm2]
+ *          [--only schedule-jitter|idle|status-time|tree-kill|ping-throughput|check-down-latency|crash-loop-vs-pm2|
+ *                  duplicate-scan|dashboard-overview|task-throughput|task-latency]
  *          (npm run bench -- --quick)
  */
 import { spawn } from 'node:child_process';
@@ -13,6 +14,7 @@ import { fileURLToPath } from 'node:url';
 
 const BENCHES = [
   'schedule-jitter', 'idle', 'status-time', 'tree-kill', 'ping-throughput', 'check-down-latency', 'crash-loop-vs-pm2',
+  'duplicate-scan', 'dashboard-overview', 'task-throughput', 'task-latency',
 ];
 const here = dirname(fileURLToPath(import.meta.url));
 const argv = process.argv.slice(2);
