@@ -9,12 +9,10 @@ export function notYetEnforced(config: ResolvedConfig): string[] {
   const gaps: string[] = [];
   for (const job of Object.values(config.jobs)) {
     const at = (key: string) => `jobs.${job.name}.${key}`;
-    if (job.queue !== null) gaps.push(at('queue'));
-    if (job.after !== null) gaps.push(at('after'));
     if (job.node !== null) gaps.push(at('node'));
   }
-  if (Object.keys(config.queues).length) gaps.push('queues');
-  if (config.store.kind === 'postgres') gaps.push('store (postgres)');
+  // PostgreSQL needs no entry: one daemon per database works like one on SQLite, and a second is refused at start
+  // (instance-lock.ts) until leader election and run claims land (docs/scale-out.md).
   return gaps;
 }
 

@@ -49,10 +49,11 @@ jobs:
     after: { job: fetch, max_age: 2h }
   fetch:
     command: echo fetch
+    node: vps-1
 `);
     const result = await p.cli(['validate']);
     expect(result.code).toBe(0);
-    expect(result.stderr).toBe('nightshift: warning: accepted but not enforced by this version yet: jobs.scan.after\n');
+    expect(result.stderr).toBe('nightshift: warning: accepted but not enforced by this version yet: jobs.fetch.node\n');
   });
 
   it('a good config: exit 0 and one "<file>: ok (N jobs, M checks)" line', async () => {
