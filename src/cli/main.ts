@@ -31,6 +31,13 @@ const COMMANDS: Record<string, () => Promise<Register>> = {
   incidents: async () => (await import('./commands/incidents.ts')).registerIncidents,
   ping: async () => (await import('./commands/ping.ts')).registerPing,
   pings: async () => (await import('./commands/ping.ts')).registerPing,
+  task: async () => (await import('./commands/task.ts')).registerTask,
+  state: async () => (await import('./commands/state.ts')).registerState,
+  lock: async () => (await import('./commands/lock.ts')).registerLock,
+  upstream: async () => (await import('./commands/upstream.ts')).registerUpstream,
+  doctor: async () => (await import('./commands/doctor.ts')).registerDoctor,
+  install: async () => (await import('./commands/install.ts')).registerInstall,
+  'migrate-store': async () => (await import('./commands/migrate-store.ts')).registerMigrateStore,
 };
 
 async function everyCommand(): Promise<Register[]> {

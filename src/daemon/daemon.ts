@@ -3,10 +3,12 @@ import { randomUUID } from 'node:crypto';
 import type { ResolvedConfig } from '../config/types.ts';
 import type { Run, Store } from '../store/types.ts';
 import { FINISHED_STATUSES } from '../store/types.ts';
-import { openStore } from '../store/open.ts';
-import { Dispatcher } from '../scheduler/dispatcher.ts';
-import { Scheduler, MAX_WAIT_MS } from '../scheduler/scheduler.ts';
-import { ProcessLauncher } from '../scheduler/run-launcher.ts';
+import { healthOf, openObservedStore } from '../store/observed-store.ts';
+import type { Scheduler } from '../scheduler/scheduler.ts';
+import type { Dispatcher } from '../scheduler/dispatcher.ts';
+import type { LogManager } from '../runner/output/log-manager.ts';
+import { EventHub } from './events.ts';
+import { composeParts } from './compose.ts';
 import { recoverRuns } from '../scheduler/recovery.ts';
 import { createApp } from '../http/app.ts';
 import { listen, type RunningServer } from '../http/server.ts';
@@ -20,16 +22,19 @@ import { ensureApiToken } from './api-token.ts';
 import { acquireInstanceLock } from './instance-lock.ts';
 import { describeGaps, notYetEnforced } from './feature-gaps.ts';
 import { HostProcesses } from '../scheduler/host-processes.ts';
-import { LogManager } from '../runner/output/log-manager.ts';
 import { detectRunCgroups, type RunCgroups } from '../runner/cgroup.ts';
 import { describeLimitSupport, detectRunLimits, unenforcedLimits, type RunLimitSupport } from '../runner/cgroup-limits.ts';
-import { ServiceSupervisor } from '../supervisor/services.ts';
-import { RunTails } from '../runner/output/run-tails.ts';
-import { Watching } from './watching.ts';
-import { Containment } from '../supervisor/containment.ts';
-import { Admission, describeRefusal } from '../supervisor/admission.ts';
+import type { ServiceSupervisor } from '../supervisor/services.ts';
+import type { Watching } from './watching.ts';
+import type { Tasks } from './tasks.ts';
+import type { Containment } from '../supervisor/containment.ts';
+import type { Coordination } from '../coordination/coordination.ts';
 import type { PingIntake } from '../http/ping-intake.ts';
 import type { CheckSnapshot } from '../watch/check-watcher.ts';
+import { startSystemdNotify, type SystemdNotify } from './sd-notify.ts';
+import { SCHEDULER_STUCK_AFTER_MS } from './watchdog.ts';
+import { HostFindingsCache, doctorSource } from '../dashboard/host-findings.ts';
+import type { HostFindings } from '../http/control-plane.ts';
 
 export type DaemonState = 'starting' | 'running' | 'stopping' | 'stopped';
 
@@ -57,19 +62,34 @@ export class Daemon implements ControlPlane {
   private readonly options: DaemonOptions;
   private readonly logger: Logger;
   private readonly startedAt = Date.now();
+  /**
+   * No later than when the running config's file was read: the process start for the first one, the moment before
+   * reading for a reload. `nightshift status` compares it with the file's mtime and ctime to know whether the daemon
+   * runs the file as it is now (then it need not validate the file itself; src/cli/daemon-status.ts).
+   */
+  private configReadAt = Math.floor(performance.timeOrigin);
   private readonly host: HostProcesses;
   private readonly logs: LogManager;
   private readonly dispatcher: Dispatcher;
   private readonly scheduler: Scheduler;
   private readonly services: ServiceSupervisor;
-  private readonly tails = new RunTails();
   readonly watching: Watching;
+  /** Task queues: the queue service and the drivers of `queue:` jobs (src/daemon/tasks.ts). */
+  readonly tasks: Tasks;
   private readonly containment: Containment;
+  /** Shared state, named locks, upstream freshness (src/coordination/). */
+  readonly coordination: Coordination;
   readonly runTokens = new RunTokens(randomUUID());
+  /** What happens, for the dashboard and /api/v1/events (src/daemon/events.ts). */
+  readonly eventHub = new EventHub();
+  private readonly findings = new HostFindingsCache(doctorSource(() => this.current), { onFresh: () => this.eventHub.publish({ type: 'host.checked' }) });
+  private readonly pingIntake: PingIntake;
   private token = '';
   private server: RunningServer | null = null;
   private releaseInstance: (() => Promise<void>) | null = null;
   private pruneTimer: NodeJS.Timeout | null = null;
+  /** systemd's notify socket (READY=1, the watchdog), when systemd started the daemon with one (sd-notify.ts). */
+  private systemd: SystemdNotify | null = null;
   private stopping: Promise<void> | null = null;
   private readonly pidStart: number | null;
   /** Where runs get their cgroups (detected once at start); null: marker and process group only. */
@@ -93,80 +113,38 @@ export class Daemon implements ControlPlane {
     this.store = store;
     this.host = host;
     this.pidStart = pidStart;
-    this.logs = new LogManager({
-      logsDir: `${options.config.stateDir}/logs`,
-      maxTotalBytes: options.config.logs.maxTotalBytes,
-      minFreeDisk: options.config.logs.minFreeDisk,
-    });
-    const admission = new Admission({ procRoot: options.procRoot, minAvailableBytes: () => this.current.limits.minAvailableMemoryBytes, logger: this.logger });
-    this.dispatcher = new Dispatcher({
+    const parts = composeParts({
       store,
-      launcher: new ProcessLauncher({
-        sinkFor: (job, runId) => this.tails.wrap(runId, this.logs.sinkFor(job.name, runId, job.logs)),
-        daemonUrl: () => this.url(),
-        tokens: this.runTokens,
-        cgroups,
-        limits,
-      }),
-      probe: this.host,
+      host,
       logger: this.logger,
-      node: options.config.node,
-      jobs: () => this.current.jobs,
-      maxConcurrentRuns: () => this.current.limits.maxConcurrentRuns,
-      sameHost: options.config.store.kind === 'sqlite',
-      pidStart,
-      killExternal: (holder, graceMs) => this.host.killHolder(holder, graceMs),
-      admit: async () => {
-        const result = await admission.check();
-        return result.ok ? null : describeRefusal(result);
-      },
-      // Containment is made after the dispatcher (it needs the incidents, which need the dispatcher's events).
-      policy: {
-        blockStart: (job, trigger, state) => this.containment.blockStart(job, trigger, state),
-        reviewEnd: (job, run, end) => this.containment.reviewEnd(job, run, end),
-      },
-    });
-    this.scheduler = new Scheduler({
-      store,
-      dispatcher: this.dispatcher,
-      logger: this.logger,
-      jobs: () => this.current.jobs,
-      startedAtMs: this.startedAt,
-    });
-    this.watching = new Watching({
-      store,
-      logger: this.logger,
+      initial: options.config,
       config: () => this.current,
-      events: this.dispatcher.events,
-      tails: this.tails,
-      cancelRun: (runId, reason) => this.dispatcher.cancel(runId, reason),
-      baseUrl: () => this.url(),
+      url: () => this.url(),
+      pidStart,
+      startedAtMs: this.startedAt,
+      cgroups,
+      limits,
+      runTokens: this.runTokens,
+      eventHub: this.eventHub,
       procRoot: options.procRoot,
     });
-    this.containment = new Containment({
-      store,
-      logger: this.logger,
-      config: () => this.current,
-      incidents: this.watching.incidents,
-      tails: this.tails,
-      activeRuns: () => this.dispatcher.activeRuns(),
-      cancel: (runId, reason) => this.dispatcher.cancel(runId, reason),
-    });
-    this.services = new ServiceSupervisor({
-      store,
-      dispatcher: this.dispatcher,
-      logger: this.logger,
-      jobs: () => this.current.jobs,
-      incidents: this.watching.incidents,
-      tails: this.tails,
-    });
+    this.logs = parts.logs;
+    this.dispatcher = parts.dispatcher;
+    this.scheduler = parts.scheduler;
+    this.watching = parts.watching;
+    this.coordination = parts.coordination;
+    this.containment = parts.containment;
+    this.tasks = parts.tasks;
+    this.services = parts.services;
+    this.pingIntake = parts.pings;
   }
 
   /** Opens the state, recovers what a previous daemon left running, listens, and starts scheduling. */
   static async start(options: DaemonOptions): Promise<Daemon> {
     const config = options.config;
     await mkdir(config.stateDir, { recursive: true, mode: 0o700 });
-    const store = await openStore(config.store);
+    // Watched: an unreachable database shows on /healthz and is probed until it is back (src/store/store-health.ts).
+    const store = await openObservedStore(config.store, options.logger);
     const host = new HostProcesses(options.procRoot);
     const cgroups = await detectRunCgroups({ procRoot: options.procRoot, logger: options.logger });
     host.useCgroups(cgroups);
@@ -186,6 +164,8 @@ export class Daemon implements ControlPlane {
 
   private async boot(): Promise<void> {
     const config = this.current;
+    // First, so no run inherits NOTIFY_SOCKET (sd-notify.ts says why).
+    this.systemd = startSystemdNotify({ logger: this.logger, health: { state: () => this.state, lastSchedulerTickAt: () => this.scheduler.lastTickAt } });
     await this.store.migrate();
     this.releaseInstance = await acquireInstanceLock(this.store, this.host, config, this.pidStart);
     this.token = await ensureApiToken(config.stateDir, config.http.token);
@@ -208,7 +188,9 @@ export class Daemon implements ControlPlane {
     await this.watching.start();
     await this.scheduler.start();
     await this.services.start();
+    await this.tasks.start();
     this.state = 'running';
+    this.systemd?.ready(`running ${Object.keys(config.jobs).length} jobs; API on ${this.url()}`);
     this.logger.info(
       { project: config.project, url: this.url(), jobs: Object.keys(config.jobs).length, state_dir: config.stateDir },
       `nightshift ${VERSION} listening on ${this.url()}`,
@@ -218,6 +200,7 @@ export class Daemon implements ControlPlane {
   /** Re-reads the config. A valid one applies to new runs (running ones keep theirs); an invalid one is logged and ignored. */
   async reload(): Promise<boolean> {
     let next: ResolvedConfig;
+    const readAt = Date.now();
     try {
       next = await this.options.reloadConfig();
     } catch (error) {
@@ -229,8 +212,10 @@ export class Daemon implements ControlPlane {
     );
     if (needsRestart.length) this.logger.warn({ keys: needsRestart }, 'these settings change only on a daemon restart');
     this.current = { ...next, stateDir: this.current.stateDir, store: this.current.store, http: this.current.http, node: this.current.node };
+    this.configReadAt = readAt;
     await this.containment.reload();
     await this.scheduler.reload();
+    this.tasks.reload();
     await this.watching.reload();
     await this.services.ensureAllRunning();
     this.logger.info({ jobs: Object.keys(next.jobs).length }, 'config reloaded');
@@ -241,16 +226,20 @@ export class Daemon implements ControlPlane {
   stop(): Promise<void> {
     this.stopping ??= (async () => {
       this.state = 'stopping';
+      this.systemd?.stopping();
       if (this.pruneTimer) clearInterval(this.pruneTimer);
       this.services.stop();
       await this.scheduler.stop();
+      await this.tasks.stop();
       await this.dispatcher.drain(this.current.shutdownGraceMs);
       await this.watching.stop();
       await this.server?.close();
       await this.logs.close();
       await this.releaseInstance?.();
+      healthOf(this.store)?.stop();
       await this.store.close();
       this.state = 'stopped';
+      this.systemd?.close();
       this.logger.info('nightshift stopped');
     })();
     return this.stopping;
@@ -274,7 +263,15 @@ export class Daemon implements ControlPlane {
   }
 
   daemonInfo(): DaemonInfo {
-    return { pid: process.pid, version: VERSION, started_at: iso(this.startedAt), node: this.current.node, leader: true };
+    return {
+      pid: process.pid,
+      version: VERSION,
+      started_at: iso(this.startedAt),
+      node: this.current.node,
+      leader: true,
+      config_file: this.current.configPath,
+      config_read_at: iso(this.configReadAt),
+    };
   }
 
   apiToken(): string {
@@ -293,8 +290,10 @@ export class Daemon implements ControlPlane {
     const config = this.current.jobs[job];
     if (!paused && config) await this.containment.resume(config);
     this.logger.info({ job }, paused ? 'job paused' : 'job resumed');
+    this.eventHub.publish({ type: 'job.changed', job, change: paused ? 'paused' : 'resumed' });
     if (!paused) {
       this.scheduler.wake();
+      this.tasks.wake();
       await this.services.ensureAllRunning();
     }
   }
@@ -325,7 +324,21 @@ export class Daemon implements ControlPlane {
   }
 
   get pings(): PingIntake {
-    return this.watching.checks;
+    return this.pingIntake;
+  }
+
+  hostFindings(): Promise<HostFindings | null> {
+    return this.findings.findings();
+  }
+
+  async resetBreaker(job: string): Promise<void> {
+    const config = this.current.jobs[job];
+    if (!config) throw new Error(`no job named ${job}`);
+    await this.containment.resume(config);
+    this.logger.info({ job }, 'breaker reset');
+    this.eventHub.publish({ type: 'job.changed', job, change: 'reset' });
+    this.scheduler.wake();
+    await this.services.ensureAllRunning();
   }
 
   heartbeat(runId: string, note: string | null): Promise<boolean> {
@@ -361,9 +374,12 @@ export class Daemon implements ControlPlane {
   }
 
   async healthReasons(): Promise<HealthReason[]> {
-    const reasons: HealthReason[] = this.state === 'running' ? await this.watching.healthReasons() : [];
+    // While the database is unreachable its outage is the reason (503), instead of /healthz failing on the store.
+    const storeHealth = healthOf(this.store);
+    const watched = () => this.watching.healthReasons();
+    const reasons: HealthReason[] = this.state === 'running' ? await (storeHealth ? storeHealth.guard(watched) : watched()) : [];
     const lastTick = this.scheduler.lastTickAt;
-    if (this.state === 'running' && Date.now() - lastTick > 2 * MAX_WAIT_MS + 5_000) {
+    if (this.state === 'running' && Date.now() - lastTick > SCHEDULER_STUCK_AFTER_MS) {
       reasons.push({ subject: 'daemon', kind: 'daemon', summary: `the scheduler loop has not run since ${iso(lastTick)}` });
     }
     return reasons;

@@ -9,7 +9,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { CLI, exited, runCli, spawnDaemon, type CliResult } from '../helpers/cli.ts';
+import { exited, runCli, spawnDaemon, type CliResult } from '../helpers/cli.ts';
 import { waitFor } from '../helpers/wait-for.ts';
 import { openStore } from '../../src/store/open.ts';
 import type { Run, Store } from '../../src/store/types.ts';

@@ -4,7 +4,6 @@
  */
 import { promtoolCheck } from '../helpers/promtool.ts';
 import { describe, expect, it } from 'vitest';
-import { spawn } from 'node:child_process';
 import { Metrics, type MetricsSource } from '../../src/http/metrics.ts';
 import type { CheckState, Run } from '../../src/store/types.ts';
 import { VERSION } from '../../src/version.ts';
