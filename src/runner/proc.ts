@@ -190,9 +190,9 @@ export class ProcReader {
 
   /**
    * Every live process with the run markers it carries. Concurrent callers (a hundred runs killed at once) share
-   * scans: a scan that started less than SNAPSHOT_MAX_AGE_MS ago is reused, and only one runs at a time — a caller
-   * that comes while one is running (and too old to serve it) waits for the next, which starts when it ends and is
-   * shared by everyone who waited. Each /proc entry is then read once per round, not once per kill: with 100 runs
+   * scans: only one runs at a time, and a caller that comes while one is running waits for the next, which starts
+   * when it ends and is shared by everyone who waited. A scan that started before the caller came is never used: it
+   * may predate a process the caller must see (a child forked a moment ago). Each /proc entry is then read once per round, not once per kill: with 100 runs
    * timing out together, 68 scans used to run side by side, each taking 2.5–3.6 s instead of ~40 ms alone
    * (docs/benchmarks.md, section 4).
    */
@@ -200,7 +200,6 @@ export class ProcReader {
     let shared = snapshots.get(this.root);
     if (!shared) snapshots.set(this.root, (shared = { last: null, next: null }));
     const last = shared.last;
-    if (last && performance.now() - last.startedAt < SNAPSHOT_MAX_AGE_MS) return last.entries;
     if (last && !last.done) {
       const state = shared;
       state.next ??= last.entries.then(
@@ -213,7 +212,7 @@ export class ProcReader {
   }
 
   private startScan(shared: SharedScans): SharedScan {
-    const scan: SharedScan = { startedAt: performance.now(), entries: this.scan(), done: false };
+    const scan: SharedScan = { entries: this.scan(), done: false };
     shared.last = scan;
     shared.next = null;
     const finished = (): void => {
@@ -251,7 +250,6 @@ interface SnapshotEntry {
 }
 
 interface SharedScan {
-  startedAt: number;
   entries: Promise<SnapshotEntry[]>;
   done: boolean;
 }
@@ -262,9 +260,8 @@ interface SharedScans {
   next: Promise<SnapshotEntry[]> | null;
 }
 
-/** Shared scans per /proc root. Kill loops poll every ~75 ms, so a scan older than this is taken afresh. */
+/** Shared scans per /proc root. */
 const snapshots = new Map<string, SharedScans>();
-const SNAPSHOT_MAX_AGE_MS = 25;
 
 /** The values of every `NAME=value` entry of a NUL-separated environment (a process may carry a name twice). */
 export function markerValues(environ: Buffer, name: string): string[] {

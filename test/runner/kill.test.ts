@@ -3,10 +3,12 @@
  * checked afterwards through /proc (zombies count as dead: this container's init does not reap them).
  */
 import { spawn } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
 
 import { afterEach, describe, expect, it } from 'vitest';
 
 import { killTree } from '../../src/runner/kill-tree.ts';
+import { parseStat } from '../../src/runner/proc.ts';
 import { ORPHAN_GRACE_CAP_MS, runProcess } from '../../src/runner/spawn-run.ts';
 import { waitFor } from '../helpers/wait-for.ts';
 import { Janitor, MemorySink, argv, baseEnv, fixture, isAlive, makeSpec, proc, readPids } from './helpers.ts';
@@ -100,6 +102,8 @@ describe('orphans', () => {
     const stranger = spawn('/bin/sleep', ['30'], { detached: true, stdio: 'ignore' });
     const pid = stranger.pid as number;
     try {
+      // spawn() returns before the child has called setsid(): until then it is still in the test's process group.
+      await waitFor(async () => parseStat(await readFile(`/proc/${pid}/stat`, 'utf8'))?.pgid === pid, 5000, 'the stranger to lead its own group');
       const spec = janitor.track(makeSpec(argv('/bin/true')));
       const untouched = await killTree({ runId: spec.runId, pgid: pid, graceMs: 100 });
       expect(untouched.killed).toBe(0);
