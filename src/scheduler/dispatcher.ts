@@ -1,16 +1,14 @@
 import { EventEmitter } from 'node:events';
 import type { JobConfig } from '../config/types.ts';
-import type { LockRecord, LockRequest, NewRun, Run, RunEnd, RunTrigger, StartRunResult, Store } from '../store/types.ts';
+import type { LockRequest, NewRun, Run, RunEnd, StartRunResult } from '../store/types.ts';
 import { StoreError } from '../store/errors.ts';
 import { newRunId } from '../util/ids.ts';
 import { iso } from '../util/time.ts';
-import type { Logger } from '../util/logger.ts';
-import { isHolderAlive, type ProcessProbe } from './holder-liveness.ts';
+import { isHolderAlive } from './holder-liveness.ts';
 import { decideRetry } from './retry-policy.ts';
 import { resolveOverlap } from './overlap.ts';
 import { endFromResult } from './run-end.ts';
 import { endDeadHoldersRun } from './reclaim.ts';
-import type { RunLauncher } from './run-launcher.ts';
 import { PAUSE_ONLY, type RunPolicy } from './run-policy.ts';
 import { finishUntilStored, untilStored, type StoreRetry } from './until-stored.ts';
 import { ADMISSION } from '../config/defaults.ts';
@@ -19,56 +17,9 @@ import { parseDuration } from '../config/units.ts';
 const ADMISSION_RECHECK_MS = parseDuration(ADMISSION.recheck);
 const ADMISSION_MAX_WAIT_MS = parseDuration(ADMISSION.max_wait);
 
-/** What asks for a start: a schedule fire, an operator, a retry … */
-export interface StartRequest {
-  trigger: RunTrigger;
-  scheduledAtMs: number;
-  attempt?: number;
-  chainId?: string;
-  /** This start is a schedule fire: recording it moves the job's fire cursor (see NewRun.fire). */
-  fire?: boolean;
-  /**
-   * The run takes a lock of its own, `job:<name>#<lockKey>`, instead of the job's, and overlap does not apply: a
-   * queue-driven run locks its task (`task:<id>`), so up to the queue's `concurrency` of them run at once while every
-   * other start of the job still takes the job lock. Held by a live run: skipped (`reason: overlap`).
-   */
-  lockKey?: string;
-}
+import type { DispatcherDeps, DispatcherEvents, StartRequest } from './dispatcher-types.ts';
 
-export interface DispatcherEvents {
-  'run:started': [run: Run];
-  /** `retry` is the next attempt queued in the same transaction, or null when this run ends its chain. */
-  'run:ended': [run: Run, retry: Run | null];
-  'run:skipped': [run: Run];
-  'run:queued': [run: Run];
-}
-
-export interface DispatcherDeps {
-  store: Store;
-  launcher: RunLauncher;
-  probe: ProcessProbe;
-  logger: Logger;
-  node: string;
-  /** The current job definitions (they change on reload; running runs keep the definition they started with). */
-  jobs: () => Readonly<Record<string, JobConfig>>;
-  maxConcurrentRuns: () => number;
-  /** One SQLite file means one host, where lock holders can be probed through /proc. */
-  sameHost: boolean;
-  /** The daemon's own process start time (from /proc), so a lock it holds is not mistaken for a reused pid's. */
-  pidStart: number | null;
-  /** Kills a lock holder outside this daemon (overlap: replace against an `exec` wrapper). */
-  killExternal: (holder: LockRecord, killGraceMs: number) => Promise<void>;
-  /**
-   * Memory admission (limits.min_available_memory): why no run may start now, or null. A refused run waits queued,
-   * looked at again every ADMISSION_RECHECK, for at most ADMISSION_MAX_WAIT; then it is skipped (`reason: memory`).
-   */
-  admit?: () => Promise<string | null>;
-  /** Containment's say on starts and ends (src/supervisor/containment.ts); without one, only pauses hold a job. */
-  policy?: RunPolicy;
-  now?: () => number;
-  /** Resolves when an unreachable store is back (null: not known to be down): a run end being retried goes at once. */
-  storeUp?: () => Promise<void> | null;
-}
+export type { DispatcherDeps, DispatcherEvents, StartRequest } from './dispatcher-types.ts';
 
 interface ActiveRun {
   run: Run;

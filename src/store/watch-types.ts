@@ -2,6 +2,7 @@
  * The store's records for watching and alerting (issue 4): checks and pings, incidents, the notification outbox.
  * Part of the Store contract in types.ts (which re-exports all of this); kept apart to keep each file readable.
  */
+import type { Store } from './types.ts';
 
 /** Healthchecks.io's check states. `grace` and `started` are worked out from the record and the clock. */
 export const CHECK_STATES = ['new', 'up', 'grace', 'down', 'paused', 'started'] as const;
@@ -164,3 +165,39 @@ export interface ChannelBacklog {
   failed: number;
 }
 
+/** The Store's watching and containment methods, which each dialect implements in its own store-watch.ts. */
+export type WatchMethods = Pick<
+  Store,
+  | 'setJobHold'
+  | 'setRunRetryAfter'
+  | 'recordOutput'
+  | 'sumOutputs'
+  | 'openBreaker'
+  | 'closeBreaker'
+  | 'breakerResetAt'
+  | 'listOpenBreakers'
+  | 'pruneOutputs'
+  | 'syncChecks'
+  | 'listChecks'
+  | 'getCheck'
+  | 'findCheckByUuid'
+  | 'createCheck'
+  | 'recordPing'
+  | 'recordPings'
+  | 'listPings'
+  | 'markCheckDown'
+  | 'setCheckPaused'
+  | 'openIncident'
+  | 'updateIncident'
+  | 'resolveIncident'
+  | 'renotifyIncident'
+  | 'getIncident'
+  | 'listIncidents'
+  | 'listDueNotifications'
+  | 'nextNotificationDue'
+  | 'listNotifications'
+  | 'markNotificationSent'
+  | 'markNotificationFailed'
+  | 'outboxSummary'
+  | 'pruneIncidents'
+>;
