@@ -21,7 +21,7 @@ import type { StateAuthor } from '../store/types.ts';
 import type { ControlPlane } from './control-plane.ts';
 import { ApiError, unknownJob } from './errors.ts';
 import { callerOf } from './auth.ts';
-import { intParam } from './params.ts';
+import { intParam, jsonBody } from './params.ts';
 
 const MAX_REQUEST_WAIT_MS = parseDuration(COORDINATION.lock.max_request_wait);
 const DEFAULT_TTL_MS = parseDuration(COORDINATION.lock.ttl);
@@ -202,16 +202,3 @@ function tokenField(body: Record<string, unknown>): string {
   return body.token;
 }
 
-/** A JSON object body, or {} when there is none; anything else is a 400 showing `example`. */
-async function jsonBody(c: Context, example: string): Promise<Record<string, unknown>> {
-  const text = await c.req.text();
-  if (text.trim() === '') return {};
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch {
-    throw new ApiError(400, 'bad_request', `the body must be JSON, e.g. ${example}`);
-  }
-  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new ApiError(400, 'bad_request', `the body must be a JSON object, e.g. ${example}`);
-  return parsed as Record<string, unknown>;
-}

@@ -11,3 +11,19 @@ export function intParam(c: Context, name: string, fallback: number, min: number
   }
   return value;
 }
+
+/** A JSON object body, or {} when there is none; anything else is a 400 showing `example`, what it should look like. */
+export async function jsonBody(c: Context, example: string): Promise<Record<string, unknown>> {
+  const text = await c.req.text();
+  if (text.trim() === '') return {};
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    throw new ApiError(400, 'bad_request', `the body must be JSON, e.g. ${example}`);
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+    throw new ApiError(400, 'bad_request', `the body must be a JSON object, e.g. ${example}`);
+  }
+  return parsed as Record<string, unknown>;
+}

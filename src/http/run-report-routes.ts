@@ -9,6 +9,7 @@ import { Hono, type Context } from 'hono';
 import { parseDuration } from '../config/units.ts';
 import type { ControlPlane } from './control-plane.ts';
 import { ApiError } from './errors.ts';
+import { jsonBody } from './params.ts';
 import { callerOf } from './auth.ts';
 
 /** Longest heartbeat note kept (it goes into the run's log as one line). */
@@ -29,7 +30,7 @@ export function runReportRoutes(plane: ControlPlane): Hono {
 
   api.post('/runs/:id/outputs', async (c) => {
     const runId = requireRun(plane, c);
-    const body = await jsonBody(c);
+    const body = await jsonBody(c, '{"outputs": 1, "spend": 0.12}');
     const outputs = body.outputs ?? body.count ?? 1;
     const spend = body.spend ?? 0;
     if (typeof outputs !== 'number' || !Number.isInteger(outputs) || outputs < 0 || outputs > MAX_OUTPUTS) {
@@ -44,7 +45,7 @@ export function runReportRoutes(plane: ControlPlane): Hono {
 
   api.post('/runs/:id/retry-after', async (c) => {
     const runId = requireRun(plane, c);
-    const body = await jsonBody(c);
+    const body = await jsonBody(c, '{"after": "2m"}');
     const after = body.after ?? c.req.query('after');
     let ms: number;
     try {
@@ -80,19 +81,6 @@ function mayActAsRun(plane: ControlPlane, c: Context, runId: string): boolean {
   return caller !== null && (caller.kind === 'api' || caller.runId === runId);
 }
 
-/** A JSON object body, or {} when there is none; a body that is not a JSON object is a 400 naming the fix. */
-async function jsonBody(c: Context): Promise<Record<string, unknown>> {
-  const text = await c.req.text();
-  if (text.trim() === '') return {};
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch {
-    throw new ApiError(400, 'bad_request', 'the body must be JSON, e.g. {"outputs": 1, "spend": 0.12}');
-  }
-  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new ApiError(400, 'bad_request', 'the body must be a JSON object');
-  return parsed as Record<string, unknown>;
-}
 
 /** `{ "note": "…" }` from a POST body, or `?note=`; anything else is no note (a heartbeat must never fail on it). */
 async function noteOf(c: Context): Promise<string | null> {

@@ -25,7 +25,7 @@ import { claimedJson, TaskError, taskJson, type TaskActor, type TaskErrorCode } 
 import { callerOf } from './auth.ts';
 import type { ControlPlane } from './control-plane.ts';
 import { ApiError } from './errors.ts';
-import { intParam } from './params.ts';
+import { intParam, jsonBody } from './params.ts';
 
 const STATUS: Record<TaskErrorCode, ContentfulStatusCode> = {
   unknown_queue: 404,
@@ -141,16 +141,3 @@ function tokenOf(body: Record<string, unknown>): string | null {
   return token;
 }
 
-/** A JSON object body, or {} when there is none; anything else is a 400 showing what it should look like. */
-async function jsonBody(c: Context, example: string): Promise<Record<string, unknown>> {
-  const text = await c.req.text();
-  if (text.trim() === '') return {};
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch {
-    throw badRequest(`the body must be JSON, e.g. ${example}`);
-  }
-  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw badRequest(`the body must be a JSON object, e.g. ${example}`);
-  return parsed as Record<string, unknown>;
-}
