@@ -47,6 +47,8 @@ export class Scheduler {
   private readonly unsure = new Set<string>();
   private timer: NodeJS.Timeout | null = null;
   private ticking: Promise<void> | null = null;
+  /** Ticks failed in a row (a store outage fails one every second for a per-second job): logged once per spell. */
+  private failedTicks = 0;
   private stopped = false;
   /** When the loop last ran, for the daemon's own health check. */
   lastTickAt = Date.now();
@@ -140,8 +142,11 @@ export class Scheduler {
           if (job) await this.fireDue(job, scheduled.timeline, now);
         }
         await this.deps.dispatcher.pump();
+        if (this.failedTicks > 0) this.deps.logger.info({ failed_ticks: this.failedTicks }, 'scheduler ticks work again');
+        this.failedTicks = 0;
       } catch (error) {
-        this.deps.logger.error({ err: error }, 'scheduler tick failed; trying again shortly');
+        if (this.failedTicks++ === 0) this.deps.logger.error({ err: error }, 'scheduler tick failed; trying again shortly (said once until a tick works)');
+        else this.deps.logger.debug({ err: error, failed_ticks: this.failedTicks }, 'scheduler tick failed again');
       } finally {
         this.ticking = null;
         if (!this.stopped) await this.arm();

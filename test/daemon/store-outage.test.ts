@@ -91,7 +91,8 @@ checks:
   external: { every: 1s, grace: 1s }
 `,
   );
-  daemon = spawnDaemon(configPath);
+  // debug: each failed tick after the first is logged at debug (an outage is said once at error level).
+  daemon = spawnDaemon(configPath, { NIGHTSHIFT_LOG_LEVEL: 'debug' });
   await waitFor(async () => (await health(url))?.status === 200, 20_000, `the daemon to start: ${daemon.output()}`);
 
   const triggered = await runCli(['run', 'long', '--json', '-c', configPath]);
@@ -122,6 +123,8 @@ checks:
   // Some schedule fires come due while the database is away (each tick fails to record its fire).
   const failedTicks = () => daemon!.output().split('\n').filter((line) => line.includes('scheduler tick failed')).length;
   await waitFor(() => failedTicks() >= 3, 10_000, 'three schedule fires to come due during the outage');
+  const errorLines = daemon.output().split('\n').filter((line) => line.includes('scheduler tick failed') && line.includes('"level":50'));
+  expect(errorLines).toHaveLength(1);
   // Still down, still answering: the daemon did not crash on a write it could not make.
   expect((await health(url))?.status).toBe(503);
   expect(daemon.exitCode, daemon.output()).toBeNull();
