@@ -175,6 +175,10 @@ export class Dispatcher {
     this.accepting = false;
     const all = () => Promise.all([...this.active.values()].map((a) => a.done));
     if (this.active.size === 0) return void (await this.pumping);
+    // A service never finishes on its own: waiting out the grace for it only delays the stop (systemd and PM2 signal
+    // services at once). It gets SIGTERM now, and SIGKILL after its kill_grace.
+    const jobs = this.deps.jobs();
+    for (const active of this.active.values()) if (jobs[active.run.job]?.kind === 'service') active.controller.abort('shutdown');
     const timer = AbortSignal.timeout(graceMs);
     await Promise.race([all(), new Promise((resolve) => timer.addEventListener('abort', resolve, { once: true }))]);
     for (const active of this.active.values()) active.controller.abort('shutdown');

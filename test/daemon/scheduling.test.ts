@@ -162,4 +162,25 @@ jobs:
     );
     expect(runs.find((x) => x.chain_id === run.id && x.attempt === 2)?.trigger).toBe('retry');
   });
+
+  it('stops a service at once instead of waiting out shutdown_grace for it (it never finishes on its own)', async () => {
+    current = await startTestDaemon(`shutdown_grace: 30s
+jobs:
+  worker:
+    command: sleep 60
+    restart: always
+    kill_grace: 200ms
+`);
+    const t = current;
+    const [run] = await t.waitForRuns('worker', 'the service to run', (r) => r.some((x) => x.status === 'running' && x.pid !== null));
+    const began = performance.now();
+    await t.daemon.stop();
+    // Far below the 30 s grace: SIGTERM at once ends `sleep`.
+    expect(performance.now() - began).toBeLessThan(10_000);
+    current = null;
+    const again = await startTestDaemon(`jobs:\n  other:\n    command: "true"\n`, { dir: t.dir });
+    current = again;
+    const [stopped] = await again.runs('worker', 5).then((runs) => runs.filter((x) => x.id === run!.id));
+    expect(stopped).toMatchObject({ status: 'killed', reason: 'shutdown', signal: 'SIGTERM' });
+  });
 });
