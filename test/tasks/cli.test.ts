@@ -89,6 +89,22 @@ describe('nightshift task', () => {
     expect(await t.daemon.store.getTask(String(json(result.stdout).id))).toMatchObject({ payload: { via: 'config' } });
   });
 
+  it('task list works without the daemon, from the state database, and says so', async () => {
+    const config = join(t.dir, 'cli.yaml');
+    writeFileSync(config, `state_dir: ${JSON.stringify(t.config.stateDir)}\nhttp: { listen: "${new URL(t.url).host}" }\nqueues:\n  mail: {}\njobs: {}\n`);
+    const { id } = json((await task(['enqueue', 'mail', '{"to": "b@example.com"}', '--json'])).stdout);
+    await t.daemon.stop();
+    const offline = await runCli(['task', 'list', 'mail', '-c', config], { env: { NIGHTSHIFT_URL: '' } });
+    expect(offline.code, offline.stderr).toBe(0);
+    expect(offline.stdout).toMatch(/^daemon not running \(showing the stored tasks; start it with `nightshift up`\)\nID +STATE/);
+    expect(offline.stdout).toContain(String(id));
+    const asJson = await runCli(['task', 'list', 'mail', '--json', '-c', config], { env: { NIGHTSHIFT_URL: '' } });
+    expect(JSON.parse(asJson.stdout)).toMatchObject([{ id, queue: 'mail', state: 'queued', payload: { to: 'b@example.com' } }]);
+    expect(JSON.parse(asJson.stdout)[0]).not.toHaveProperty('lease_token');
+    const unknown = await runCli(['task', 'list', 'nope', '-c', config], { env: { NIGHTSHIFT_URL: '' } });
+    expect([unknown.code, unknown.stderr]).toEqual([2, "nightshift: no queue named 'nope'; the config declares mail\n"]);
+  });
+
   it('inside a run it acts as the run: its claim is the run\'s own', async () => {
     const { id } = json((await task(['enqueue', 'mail', '"for a run"', '--json'])).stdout);
     const run = await t.daemon.trigger('in-run', 'api');

@@ -2,7 +2,7 @@
  * `nightshift task …`: the SDK's `tasks` for shell scripts and other languages (docs/tasks.md). Each subcommand is
  * one SDK call, and `--json` prints exactly what that call returns. Inside a run (NIGHTSHIFT_URL set) it acts as the
  * run, with its own token; outside one, as the operator with the API token, through the daemon the config names.
- * Task queues live in the daemon: these need it running.
+ * Task queues live in the daemon: these need it running, except `task list`, which reads the store without one.
  *
  * Exit codes: 0 done; 1 refused or nothing to claim (`task claim` found no task); 2 a bad flag, JSON or queue name.
  */
@@ -114,10 +114,11 @@ export function registerTask(program: Command): void {
       if (options.state !== undefined && !STATES.includes(options.state as TaskState)) throw usageError(`--state must be one of ${STATES.join(', ')}; got '${options.state}'`);
       if (options.dead && options.state !== undefined && options.state !== 'dead') throw usageError('--dead and --state say different things: give one');
       const state = options.dead ? 'dead' : (options.state as TaskState | undefined);
-      const list = await call(command, (api) => api.list(queue, { limit, ...(state ? { state } : {}) }));
+      const offline = await listWithoutDaemon(command, queue, state, limit);
+      const list = offline ?? (await call(command, (api) => api.list(queue, { limit, ...(state ? { state } : {}) })));
       if (options.json) return printJson(list);
       // Why queued tasks may not be moving: the queue's pause (a Retry-After) or its spent retry budget.
-      const held = queueHeld(await call(command, (api) => api.queue(queue)));
+      const held = offline ? 'daemon not running (showing the stored tasks; start it with `nightshift up`)\n' : queueHeld(await call(command, (api) => api.queue(queue)));
       if (list.length === 0) return void process.stdout.write(`${held}no ${state ?? ''}${state ? ' ' : ''}tasks in ${queue}\n`);
       const rows = [['ID', 'STATE', 'ATTEMPT', 'RUN AT', 'KEY', 'LAST ERROR']];
       for (const t of list) rows.push([t.id, t.state, String(t.attempt), relativeTime(t.run_at), t.key ?? '-', shorten(t.last_error ?? '-')]);
@@ -158,6 +159,34 @@ async function connect(command: Command): Promise<TasksApi> {
   const url = `http://${host.includes(':') ? `[${host}]` : host}:${config.http.port}`;
   const token = (await readApiToken(config.stateDir, config.http.token)) ?? '';
   return createTasks(() => ({ url, token, runId: null }));
+}
+
+/**
+ * Outside a run with the daemon not answering, `task list` reads the state database, as `status` and `history` do:
+ * the tasks are there whether or not the daemon runs. Null when the daemon answers (or inside a run: ask it).
+ */
+async function listWithoutDaemon(command: Command, queue: string, state: TaskState | undefined, limit: number): Promise<TaskRecord[] | null> {
+  if ((process.env.NIGHTSHIFT_URL ?? '') !== '') return null;
+  try {
+    await (await connect(command)).queue(queue);
+    return null;
+  } catch (error) {
+    if (!(error instanceof NightshiftError) || error.code !== 'unreachable') return null;
+  }
+  const config = await loadCliConfig(command);
+  if (!Object.hasOwn(config.queues, queue)) {
+    const declared = Object.keys(config.queues);
+    throw usageError(`no queue named '${queue}'; ${declared.length ? `the config declares ${declared.join(', ')}` : 'the config declares no queues (queues: in nightshift.yaml)'}`);
+  }
+  const [{ openStore }, { taskJson }] = await Promise.all([import('../../store/open.ts'), import('../../tasks/types.ts')]);
+  const store = await openStore(config.store, { readonly: true });
+  try {
+    await store.migrate();
+    const tasks = await store.listTasks({ queue, limit, ...(state ? { states: [state] } : {}) });
+    return tasks.map(taskJson);
+  } finally {
+    await store.close();
+  }
 }
 
 /** One SDK call; a refusal becomes one line on stderr (exit 2 for what the caller got wrong, else 1). */
