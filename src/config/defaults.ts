@@ -202,7 +202,16 @@ export const STORE_HEALTH = { probe_initial: '500ms', probe_max: '10s' } as cons
  * of common proxies. `history_page`: runs per page of a job's history. `strip_runs`: runs in an overview row's strip.
  * `session`: how long a login cookie lasts. Not config keys.
  */
-export const DASHBOARD = { findings_every: '5m', sse_heartbeat: '25s', history_page: 50, strip_runs: 12, session: '7d' } as const;
+export const DASHBOARD = {
+  findings_every: '5m',
+  sse_heartbeat: '25s',
+  history_page: 50,
+  strip_runs: 12,
+  session: '7d',
+  /** Wrong tokens allowed at /login within login_window before it answers 429 (src/dashboard/login-limit.ts). */
+  login_failures: 10,
+  login_window: '1m',
+} as const;
 
 /**
  * What `nightshift install systemd` writes into the unit (docs/install.md). `watchdog_sec`: systemd restarts a daemon

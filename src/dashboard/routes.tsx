@@ -3,6 +3,7 @@
  * store and the daemon (the same sources as `status` and the API); actions call the same ControlPlane operations as
  * the API's POST routes. See access.ts for who may read and act.
  */
+import { LoginLimit } from './login-limit.ts';
 import { Hono, type Context } from 'hono';
 import { csrf } from 'hono/csrf';
 import { HTTPException } from 'hono/http-exception';
@@ -57,10 +58,17 @@ export function dashboardRoutes(plane: ControlPlane): Hono {
   });
 
   app.get('/login', (c) => page(c, <LoginPage ctx={ctxOf(c)} next={safeNext(c.req.query('next'))} why={whyLogin(c.req.query('why'))} failed={false} />));
+  const logins = new LoginLimit();
   app.post('/login', async (c) => {
     const form = await c.req.parseBody();
     const next = safeNext(typeof form.next === 'string' ? form.next : undefined);
+    const waitMs = logins.retryInMs();
+    if (waitMs > 0) {
+      c.header('Retry-After', String(Math.ceil(waitMs / 1000)));
+      return c.text(`too many wrong tokens: try again in ${Math.ceil(waitMs / 1000)} s (the CLI works meanwhile)`, 429);
+    }
     if (typeof form.token !== 'string' || !isApiToken(plane, form.token.trim())) {
+      logins.failed();
       return page(c, <LoginPage ctx={ctxOf(c)} next={next} failed={true} />, 401);
     }
     startSession(plane, c);

@@ -173,4 +173,17 @@ describe('beyond loopback', () => {
     expect(((await withToken.json()) as { jobs: { name: string }[] }).jobs.map((j) => j.name)).toContain('hello');
     expect((await fetch(`${base}/ping/00000000-0000-4000-8000-000000000000`)).status).toBe(404);
   });
+
+  it('after ten wrong tokens, /login answers 429 with Retry-After, even to the right token', async () => {
+    const attempt = (token: string) =>
+      fetch(`${base}/login`, { method: 'POST', redirect: 'manual', headers: { 'content-type': 'application/x-www-form-urlencoded', origin: base }, body: new URLSearchParams({ token }) });
+    const statuses: number[] = [];
+    for (let i = 0; i < 12; i++) statuses.push((await attempt(`wrong-${i}`)).status);
+    // One wrong token was already tried in this daemon's first test.
+    expect(statuses.indexOf(429)).toBeGreaterThanOrEqual(9);
+    expect(statuses.slice(statuses.indexOf(429)).every((s) => s === 429)).toBe(true);
+    const right = await attempt(d.token);
+    expect(right.status).toBe(429);
+    expect(Number(right.headers.get('retry-after'))).toBeGreaterThan(0);
+  });
 });
