@@ -14,9 +14,10 @@
  * connections (not timed), then time claiming and completing all of them with C concurrent claimers in this one
  * process; tasks/s = tasks / (last completion − first claim). The order of the systems rotates from round to round.
  * - nightshift: the PostgreSQL Store as the daemon calls it (dist/store/postgres/postgres-store.js, no HTTP):
- *   `claimTask` (one transaction: the queue's advisory lock, reap of lapsed leases, pause check, running count, pick
- *   `FOR UPDATE SKIP LOCKED`, mark claimed) then `completeTask` (a second transaction: the row `FOR UPDATE`, fence
- *   check, mark done); C async loops share one store, so its own pool (5 connections, the product's default).
+ *   `claimTask` (one call of the nightshift_claim_task function, migration 8: the queue's advisory lock, reap of
+ *   lapsed leases, pause check, running count, pick `FOR UPDATE SKIP LOCKED`, mark claimed) then `completeTask` (one
+ *   UPDATE fenced by the claim's token); C async loops share one store, so its own pool (5 connections, the product's
+ *   default). Before issue 8's fix these were two transactions of 8 and 4 statements.
  * - pg-boss: `fetch(queue, { batchSize: 1 })` then `complete(queue, id)`, C async loops on one PgBoss instance (its
  *   pool: 10 connections); supervise and schedule off (no maintenance timers in the timed window). Its `work()` is
  *   not measured: it sleeps `pollingIntervalSeconds` (≥ 0.5 s) after every fetch, so at batch size 1 it is bounded

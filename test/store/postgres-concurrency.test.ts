@@ -4,8 +4,10 @@
  * PostgreSQL must get from row locks, advisory locks and SKIP LOCKED: one winner per lock, each task claimed once, a
  * queue's concurrency held fleet-wide, no lost state update, one incident per condition.
  */
+import pgDriver from 'pg';
 import { afterEach, describe, expect, it } from 'vitest';
 import { openPostgresStore } from '../../src/store/postgres/postgres-store.ts';
+import { claimTaskRows } from '../../src/store/postgres/tasks.ts';
 import type { ClaimRequest, Store } from '../../src/store/types.ts';
 import { newRunId } from '../../src/util/ids.ts';
 import { usePostgres, type TestSchema } from '../helpers/postgres.ts';
@@ -97,6 +99,86 @@ describe('PostgreSQL store, several nodes at once', () => {
     expect(new Set([...claimed, ...more])).toEqual(ids);
     expect(claimed.length + more.length).toBe(ids.size);
     expect((await stores[1]!.countTasks())[0]).toMatchObject({ queue: 'q', queued: 0, running: 12 });
+  });
+
+  it('holds a wide queue\'s concurrency when racing claims cross from the shared lock to the exclusive one', async () => {
+    // Concurrency 12: a claim starts on the shared lock with a slot (12 >= 8 + running) and must fall back to the
+    // exclusive lock as the queue fills; 30 claimers on 3 nodes (15 connections) race, exactly 12 may win.
+    const stores = await fleet();
+    for (let i = 0; i < 40; i++) {
+      await stores[0]!.enqueueTask({ id: newRunId(), queue: 'wide', payload_json: '{}', priority: 0, run_at: at(0), key: null, created_at: at(0) });
+    }
+    const race = () => Promise.all(Array.from({ length: 30 }, (_, i) => stores[i % NODES]!.claimTask(claimRequest('wide', i % NODES, 12))));
+    const first = await race();
+    const won = first.flatMap((r) => (r.task === null ? [] : [r.task]));
+    expect(won).toHaveLength(12);
+    expect(new Set(won.map((t) => t.id)).size).toBe(12);
+    expect(first.filter((r) => r.blocked === 'concurrency')).toHaveLength(18);
+    // Five finish (fenced, concurrently), and the next race refills exactly those five slots.
+    const finished = await Promise.all(won.slice(0, 5).map((t, i) => stores[i % NODES]!.completeTask(t.id, { lease_token: t.lease_token }, null, at(1))));
+    expect(finished.every((r) => r.ok)).toBe(true);
+    const second = await race();
+    expect(second.filter((r) => r.task !== null)).toHaveLength(5);
+    expect((await stores[2]!.countTasks())[0]).toMatchObject({ queue: 'wide', running: 12, done: 5, queued: 23 });
+  });
+
+  it('holds the concurrency when 40 claims on 30 connections race, slot claims retrying under the exclusive lock', async () => {
+    // More connections than a store's pool, so that many claims pass the unlocked first count together and find the
+    // queue near its limit only once they hold a slot: those must retry exclusively, and the limit must still hold.
+    const stores = await fleet();
+    const pool = new pgDriver.Pool({
+      connectionString: schema!.url,
+      max: 30,
+      types: { getTypeParser: ((oid: number, format?: 'text' | 'binary') => (oid === 20 ? Number : pgDriver.types.getTypeParser(oid, format))) as typeof pgDriver.types.getTypeParser },
+    });
+    try {
+      await Promise.all(Array.from({ length: 30 }, () => pool.query('SELECT 1')));
+      let retried = 0;
+      const db = {
+        query: async (text: string, values?: readonly unknown[]) => {
+          const result = await pool.query(text, values === undefined ? undefined : [...values]);
+          if ((result.rows[0] as { blocked?: string } | undefined)?.blocked === 'exclusive') retried += 1;
+          return result;
+        },
+      };
+      for (let round = 0; round < 5; round++) {
+        const queue = `crowd-${round}`;
+        for (let i = 0; i < 50; i++) {
+          await stores[0]!.enqueueTask({ id: newRunId(), queue, payload_json: '{}', priority: 0, run_at: at(0), key: null, created_at: at(0) });
+        }
+        const results = await Promise.all(Array.from({ length: 40 }, () => claimTaskRows(db, claimRequest(queue, 0, 20))));
+        expect(results.filter((r) => r.task !== null)).toHaveLength(20);
+        expect(results.filter((r) => r.blocked === 'concurrency')).toHaveLength(20);
+        expect((await stores[1]!.countTasks()).find((c) => c.queue === queue)).toMatchObject({ running: 20, queued: 30 });
+      }
+      expect(retried, 'no slot claim had to retry under the exclusive lock: the race did not reach that path').toBeGreaterThan(0);
+    } finally {
+      await pool.end();
+    }
+  });
+
+  it('orders a late complete and the claims that reap its lapsed lease: the task is done or re-claimed, never both', async () => {
+    const stores = await fleet();
+    for (let round = 0; round < 5; round++) {
+      const queue = `late-${round}`;
+      await stores[0]!.enqueueTask({ id: newRunId(), queue, payload_json: '{}', priority: 0, run_at: at(0), key: null, created_at: at(0) });
+      const first = await stores[0]!.claimTask({ ...claimRequest(queue, 0, 100), lease_ms: 1_000 });
+      const task = first.task!;
+      const [late, ...claims] = await Promise.all([
+        stores[0]!.completeTask(task.id, { lease_token: task.lease_token }, '"late"', at(5_000)),
+        ...[1, 2, 1, 2].map((node) => stores[node]!.claimTask({ ...claimRequest(queue, node, 100), now: at(5_000) })),
+      ]);
+      const reclaimed = claims.flatMap((c) => (c.task === null ? [] : [c.task]));
+      const now = await stores[1]!.getTask(task.id);
+      if (late!.ok) {
+        expect(reclaimed).toEqual([]);
+        expect(now).toMatchObject({ state: 'done', result: 'late', attempt: 1 });
+      } else {
+        expect(late).toMatchObject({ reason: 'lease_lost' });
+        expect(reclaimed).toHaveLength(1);
+        expect(now).toMatchObject({ state: 'running', attempt: 2, lease_token: reclaimed[0]!.lease_token });
+      }
+    }
   });
 
   it('loses no update when nodes compare-and-set one key at once', async () => {

@@ -11,6 +11,12 @@ export const ADVISORY_NAMESPACE = {
   incidents: 0x6e730002,
   /** setState: one key, keyed by hashtext(key). */
   state: 0x6e730003,
-  /** claimTask: one queue, keyed by hashtext(queue), so its concurrency and rate are counted by one claimer at a time. */
+  /**
+   * claimTask: one queue, keyed by hashtext(queue): exclusive while one of its limits can bind, so its concurrency, rate
+   * and budget are counted by one claimer at a time; shared (with a slot) while it is far below its concurrency.
+   * Written out as a number in migration 0008 (nightshift_claim_task), which takes it.
+   */
   tasks: 0x6e730004,
+  /** claimTask's slots: a wide claim of a queue holds one of 8, keyed by hashtext(queue) # slot (migration 0008). */
+  taskSlots: 0x6e730005,
 } as const;

@@ -1,6 +1,7 @@
 /**
  * The PostgreSQL store's task-queue methods (issue 7), attached to PostgresStore like store-watch.ts: each is a thin
- * step over tasks.ts, in one transaction where it reads before it writes (a claim, a fenced step, a reap).
+ * step over tasks.ts. A claim and a fenced step are single statements in autocommit (the claim a server-side function,
+ * the step one UPDATE fenced in its WHERE clause); a reap and a prune run in one transaction.
  */
 import type { TaskStore } from '../task-types.ts';
 import type { StoreAccess } from './store-watch.ts';
@@ -26,10 +27,10 @@ import {
 export function taskMethods({ run, tx }: StoreAccess): TaskStore {
   return {
     enqueueTask: async (task) => run((db) => insertTaskRow(db, task)),
-    claimTask: async (request) => tx((db) => claimTaskRows(db, request)),
-    extendTask: async (id, fence, leaseMs, now) => tx((db) => extendTaskRow(db, id, fence, leaseMs, now)),
-    completeTask: async (id, fence, result, now) => tx((db) => completeTaskRow(db, id, fence, result, now)),
-    releaseTask: async (id, fence, release, error, now) => tx((db) => releaseTaskRow(db, id, fence, release, error, now)),
+    claimTask: async (request) => run((db) => claimTaskRows(db, request)),
+    extendTask: async (id, fence, leaseMs, now) => run((db) => extendTaskRow(db, id, fence, leaseMs, now)),
+    completeTask: async (id, fence, result, now) => run((db) => completeTaskRow(db, id, fence, result, now)),
+    releaseTask: async (id, fence, release, error, now) => run((db) => releaseTaskRow(db, id, fence, release, error, now)),
     bindTaskToRun: async (id, leaseToken, runId, now) => run((db) => bindTaskRow(db, id, leaseToken, runId, now)),
     reapExpiredTasks: async (now, retriesOf) => tx((db) => reapAllRows(db, now, retriesOf)),
     nextLeaseExpiry: async () => run((db) => nextExpiryRow(db)),

@@ -1,13 +1,17 @@
 /**
  * Task rows (issue 7) on PostgreSQL. The semantics are the SQLite dialect's (src/store/sqlite/tasks.ts); what differs
- * is how concurrent nodes are kept apart:
+ * is how concurrent nodes are kept apart, each step in as few round trips as it can (issue 8: a claim and a complete
+ * used to take 12 statements between them, with the queue's lock held across six):
  *
- * - A claim takes a transaction advisory lock on its queue first, so one claimer at a time counts the queue's running
- *   tasks and its claims in the rate window: a queue's `concurrency` and `rate` hold across the whole fleet.
+ * - A claim is one call of `nightshift_claim_task` (migration 0008), in autocommit: the queue's advisory lock (shared
+ *   with a slot while the queue is far below its concurrency and has no rate or budget, exclusive otherwise, so a
+ *   queue's `concurrency`, `rate` and budget hold across the whole fleet), the reap of its lapsed leases, the pause,
+ *   limit and budget checks, the pick and the mark, with the lock held for the server's work only.
  * - The pick is `FOR UPDATE SKIP LOCKED`: a task row another transaction has locked (being completed, released,
  *   requeued) is passed over rather than waited for, and the row picked stays locked until the claim commits.
- * - A step on a claimed task (extend, complete, release) locks the task's row (`FOR UPDATE`) before checking its
- *   fence, so a late complete and a reap or a new claim of the same task are ordered, never interleaved.
+ * - A step on a claimed task (extend, complete, release) is one UPDATE fenced in its WHERE clause; the UPDATE locks the
+ *   row and re-checks the fence on its newest version, so a late complete and a reap or a new claim of the same task
+ *   are ordered, never interleaved. Only a refused step reads the row again, to say why.
  */
 import { StoreError } from '../errors.ts';
 import type {
@@ -24,7 +28,6 @@ import type {
   TaskState,
   TaskStepResult,
 } from '../task-types.ts';
-import { ADVISORY_NAMESPACE } from './advisory.ts';
 import type { Db } from './connection.ts';
 import { pgText, toIso, toIsoOrNull, toMs } from './rows.ts';
 
@@ -51,31 +54,14 @@ const COLUMNS = `id, queue, payload, priority, run_at, key, state, attempt, leas
   claimed_by, last_error, result, created_at, updated_at`;
 
 const SELECT_TASK = `SELECT ${COLUMNS} FROM tasks WHERE id = $1`;
-const LOCK_TASK = `SELECT ${COLUMNS} FROM tasks WHERE id = $1 FOR UPDATE`;
 const SELECT_BY_KEY = `SELECT ${COLUMNS} FROM tasks WHERE queue = $1 AND key = $2`;
 /** A repeated key inserts nothing (the partial unique index tasks_key decides, also between two nodes at once). */
 const INSERT_TASK = `INSERT INTO tasks (id, queue, payload, priority, run_at, key, state, created_at, updated_at)
   VALUES ($1, $2, $3, $4, $5, $6, 'queued', $7, $7)
   ON CONFLICT (queue, key) WHERE key IS NOT NULL DO NOTHING RETURNING ${COLUMNS}`;
-const LOCK_QUEUE = `SELECT pg_advisory_xact_lock(${ADVISORY_NAMESPACE.tasks}, hashtext($1::text))`;
-const PICK_TASK = `SELECT id FROM tasks WHERE queue = $1 AND state = 'queued' AND run_at <= $2
-  ORDER BY priority DESC, run_at, id LIMIT 1 FOR UPDATE SKIP LOCKED`;
-/** The same pick while the retry budget is spent: first attempts only. */
-const PICK_FIRST = `SELECT id FROM tasks WHERE queue = $1 AND state = 'queued' AND run_at <= $2 AND attempt = 0
-  ORDER BY priority DESC, run_at, id LIMIT 1 FOR UPDATE SKIP LOCKED`;
-const NEXT_QUEUED = `SELECT min(run_at) AS at FROM tasks WHERE queue = $1 AND state = 'queued'`;
-/** The next first attempt and the next retry, apart: a spent budget holds only the retries. */
-const NEXT_QUEUED_SPLIT = `SELECT min(CASE WHEN attempt = 0 THEN run_at END) AS first, min(CASE WHEN attempt > 0 THEN run_at END) AS retry
-  FROM tasks WHERE queue = $1 AND state = 'queued'`;
-const COUNT_RUNNING = `SELECT count(*) AS n, min(lease_expires_at) AS next FROM tasks WHERE queue = $1 AND state = 'running'`;
-const COUNT_CLAIMS = `SELECT count(*) AS n FROM task_claims WHERE queue = $1 AND at > $2`;
-const NTH_CLAIM = `SELECT at FROM task_claims WHERE queue = $1 AND at > $2 ORDER BY at LIMIT 1 OFFSET $3`;
-const INSERT_CLAIM = `INSERT INTO task_claims (queue, at) VALUES ($1, $2)`;
 const COUNT_FAILURES = `SELECT count(*) AS n FROM task_failures WHERE queue = $1 AND at > $2`;
 const NTH_FAILURE = `SELECT at FROM task_failures WHERE queue = $1 AND at > $2 ORDER BY at LIMIT 1 OFFSET $3`;
 const INSERT_FAILURE = `INSERT INTO task_failures (queue, at) VALUES ($1, $2)`;
-const MARK_CLAIMED = `UPDATE tasks SET state = 'running', attempt = attempt + 1, lease_token = $1, lease_expires_at = $2,
-  run_id = $3, claimed_by = $4, updated_at = $5 WHERE id = $6 RETURNING ${COLUMNS}`;
 /** Lapsed leases: back to the queue, due now, or to the dead letter once the retries are spent. */
 const REAP_QUEUE = `UPDATE tasks SET state = CASE WHEN attempt > $1 THEN 'dead' ELSE 'queued' END, run_at = $2,
   lease_token = NULL, lease_expires_at = NULL, last_error = $3, updated_at = $2
@@ -84,11 +70,26 @@ const REAP_QUEUE = `UPDATE tasks SET state = CASE WHEN attempt > $1 THEN 'dead' 
 const LAPSED_QUEUES = `SELECT DISTINCT queue FROM tasks
   WHERE state = 'running' AND lease_expires_at IS NOT NULL AND lease_expires_at < $1 ORDER BY queue`;
 const NEXT_EXPIRY = `SELECT min(lease_expires_at) AS at FROM tasks WHERE state = 'running' AND lease_expires_at IS NOT NULL`;
-const SET_LEASE = `UPDATE tasks SET lease_expires_at = $1, updated_at = $2 WHERE id = $3 RETURNING ${COLUMNS}`;
-const COMPLETE = `UPDATE tasks SET state = 'done', result = $1, lease_token = NULL, lease_expires_at = NULL, updated_at = $2
-  WHERE id = $3 RETURNING ${COLUMNS}`;
-const RELEASE = `UPDATE tasks SET state = $1, run_at = $2, attempt = attempt - $3, lease_token = NULL, lease_expires_at = NULL,
-  last_error = coalesce($4, last_error), updated_at = $5 WHERE id = $6 RETURNING ${COLUMNS}`;
+/**
+ * A step on a claimed task is one fenced UPDATE: it changes the row only while the task is running under the claim the
+ * fence names ($2: that lease token, $3: that run; null: either). The UPDATE locks the row and re-checks the fence on
+ * its newest version, so a late step and a reap or a new claim of the same task are ordered, never interleaved.
+ */
+const FENCE = `id = $1 AND state = 'running' AND ($2::text IS NULL OR lease_token = $2) AND ($3::text IS NULL OR run_id = $3)`;
+/** A lease held for a run's whole life (NULL) stays that way: the run's end releases it. */
+const EXTEND = `UPDATE tasks SET lease_expires_at = CASE WHEN lease_expires_at IS NULL THEN NULL ELSE $4::bigint + $5::bigint END,
+  updated_at = $4 WHERE ${FENCE} RETURNING ${COLUMNS}`;
+const COMPLETE = `UPDATE tasks SET state = 'done', result = $4, lease_token = NULL, lease_expires_at = NULL, updated_at = $5
+  WHERE ${FENCE} RETURNING ${COLUMNS}`;
+/** $4: 'queued' or 'dead'; $5: the new run_at (null: kept); $6: attempts given back; $8: a charged failure, recorded. */
+const RELEASE = `WITH released AS (
+    UPDATE tasks SET state = $4, run_at = coalesce($5::bigint, run_at), attempt = attempt - $6::integer, lease_token = NULL,
+      lease_expires_at = NULL, last_error = coalesce($7::text, last_error), updated_at = $9
+    WHERE ${FENCE} RETURNING ${COLUMNS}
+  ), failure AS (
+    INSERT INTO task_failures (queue, at) SELECT queue, $9 FROM released WHERE $8::boolean
+  )
+  SELECT ${COLUMNS} FROM released`;
 const BIND = `UPDATE tasks SET run_id = $1, lease_expires_at = NULL, updated_at = $2
   WHERE id = $3 AND state = 'running' AND lease_token = $4`;
 const REQUEUE = `UPDATE tasks SET state = 'queued', attempt = 0, run_at = $1, lease_token = NULL, lease_expires_at = NULL,
@@ -116,53 +117,49 @@ export async function insertTaskRow(db: Db, task: NewTask): Promise<{ task: Task
   return { task: taskFromRow(existing), duplicate: true };
 }
 
-/** Run inside a transaction. */
+/** The claim: one call of the function migration 0008 installs (see there for its locks), in autocommit. */
+const CLAIM = `SELECT ${COLUMNS}, blocked, retry_at FROM nightshift_claim_task($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`;
+
+type ClaimRow = { [K in keyof TaskRow]: TaskRow[K] | null } & { blocked: string | null; retry_at: number | null };
+
+/** One round trip, two when a wide claim finds its queue has come near its concurrency and retries under the lock. */
 export async function claimTaskRows(db: Db, request: ClaimRequest): Promise<ClaimResult> {
   const { queue, limits } = request;
   const now = toMs(request.now, 'now');
-  await db.query(LOCK_QUEUE, [queue]);
-  await reapQueue(db, queue, limits.retries, now);
-
-  type StateRow = { paused_until: number | null };
-  const paused = (await db.query<StateRow>(SELECT_QUEUE_STATE, [queue])).rows[0]?.paused_until ?? null;
-  if (paused !== null && paused > now) return blocked('paused', paused);
-
-  const running = (await db.query<{ n: number; next: number | null }>(COUNT_RUNNING, [queue])).rows[0] ?? { n: 0, next: null };
-  // A lease lapses the moment after it expires (it is held through its expiry instant).
-  if (running.n >= limits.concurrency) return blocked('concurrency', running.next === null ? null : running.next + 1);
-
-  if (limits.rate !== null) {
-    const since = now - limits.rate.perMs;
-    const inWindow = (await db.query<{ n: number }>(COUNT_CLAIMS, [queue, since])).rows[0]?.n ?? 0;
-    if (inWindow >= limits.rate.count) {
-      // The claim whose leaving the window frees a slot: claims count while `at > now - perMs`.
-      const freeing = (await db.query<{ at: number }>(NTH_CLAIM, [queue, since, inWindow - limits.rate.count])).rows[0];
-      return blocked('rate', freeing === undefined ? null : freeing.at + limits.rate.perMs);
-    }
-  }
-
-  // A spent retry budget holds the retries back (they wait, unburned), not new work.
-  const budgetFrees = limits.budget === null ? null : await budgetExhaustedUntil(db, queue, limits.budget, now);
-  const picked = (await db.query<{ id: string }>(budgetFrees === null ? PICK_TASK : PICK_FIRST, [queue, now])).rows[0];
-  if (picked === undefined) {
-    if (budgetFrees === null) return blocked('empty', (await db.query<{ at: number | null }>(NEXT_QUEUED, [queue])).rows[0]?.at ?? null);
-    const next = (await db.query<{ first: number | null; retry: number | null }>(NEXT_QUEUED_SPLIT, [queue])).rows[0] ?? { first: null, retry: null };
-    const retryAt = next.retry === null ? null : Math.max(next.retry, budgetFrees);
-    return blocked(next.retry !== null && next.retry <= now ? 'budget' : 'empty', earliest(next.first, retryAt));
-  }
-  const leaseExpires = request.lease_ms === null ? null : now + checkLease(request.lease_ms);
-  const values = [request.lease_token, leaseExpires, request.run_id, request.claimed_by, now, picked.id];
-  const row = (await db.query<TaskRow>(MARK_CLAIMED, values)).rows[0];
-  if (row === undefined) throw new StoreError('internal', `task ${picked.id} vanished while being claimed`);
-  if (limits.rate !== null) await db.query(INSERT_CLAIM, [queue, now]);
-  return { task: taskFromRow(row), blocked: null, retry_at: null };
+  const leaseMs = request.lease_ms === null ? null : checkLease(request.lease_ms);
+  const call = async (exclusive: boolean): Promise<ClaimRow> => {
+    const values = [
+      queue,
+      now,
+      request.lease_token,
+      leaseMs,
+      request.run_id,
+      request.claimed_by,
+      limits.retries,
+      limits.concurrency,
+      limits.rate?.count ?? null,
+      limits.rate?.perMs ?? null,
+      limits.budget?.count ?? null,
+      limits.budget?.perMs ?? null,
+      LEASE_LAPSED,
+      exclusive,
+    ];
+    const row = (await db.query<ClaimRow>(CLAIM, values)).rows[0];
+    if (row === undefined) throw new StoreError('internal', `the claim of queue ${queue} returned no row`);
+    return row;
+  };
+  let row = await call(false);
+  if (row.blocked === 'exclusive') row = await call(true);
+  if (row.blocked === null) return { task: taskFromRow(row as TaskRow), blocked: null, retry_at: null };
+  if (!CLAIM_BLOCKS.has(row.blocked)) throw new StoreError('internal', `the claim of queue ${queue} returned blocked = ${row.blocked}`);
+  return blocked(row.blocked as Exclude<ClaimResult['blocked'], null>, row.retry_at);
 }
+
+const CLAIM_BLOCKS: ReadonlySet<string> = new Set(['empty', 'concurrency', 'rate', 'paused', 'budget']);
 
 function blocked(why: Exclude<ClaimResult['blocked'], null>, retryAtMs: number | null): ClaimResult {
   return { task: null, blocked: why, retry_at: toIsoOrNull(retryAtMs) };
 }
-
-const earliest = (a: number | null, b: number | null): number | null => (a === null ? b : b === null ? a : Math.min(a, b));
 
 /** When the budget lets a retry through again (the failure whose leaving the window frees one); null: it does now. */
 async function budgetExhaustedUntil(db: Db, queue: string, budget: { count: number; perMs: number }, now: number): Promise<number | null> {
@@ -197,39 +194,26 @@ export async function nextExpiryRow(db: Db): Promise<string | null> {
   return toIsoOrNull((await db.query<{ at: number | null }>(NEXT_EXPIRY)).rows[0]?.at ?? null);
 }
 
-/** Locks the task's row and checks that `fence` names its current claim; run inside a transaction. */
-async function fenced(db: Db, id: string, fence: TaskFence): Promise<{ row: TaskRow } | { refused: TaskStepResult }> {
-  const row = (await db.query<TaskRow>(LOCK_TASK, [id])).rows[0];
-  if (row === undefined) return { refused: { ok: false, reason: 'not_found', task: null } };
-  const matches =
-    row.state === 'running' &&
-    (fence.lease_token == null || fence.lease_token === row.lease_token) &&
-    (fence.run_id == null || fence.run_id === row.run_id);
-  return matches ? { row } : { refused: { ok: false, reason: 'lease_lost', task: taskFromRow(row) } };
-}
+/** The fence's values for FENCE's $2 and $3. */
+const fenceValues = (fence: TaskFence): [string | null, string | null] => [fence.lease_token ?? null, fence.run_id ?? null];
 
-/** The row an UPDATE … RETURNING gave back; the row is locked, so it is there. */
-function stepped(rows: TaskRow[], id: string): TaskStepResult {
+/** What a fenced UPDATE gave back; when it changed nothing, the row is read to say why (gone, or not this claim's). */
+async function stepped(db: Db, id: string, rows: TaskRow[]): Promise<TaskStepResult> {
   const row = rows[0];
-  if (row === undefined) throw new StoreError('internal', `task ${id} vanished while locked`);
-  return { ok: true, task: taskFromRow(row) };
+  if (row !== undefined) return { ok: true, task: taskFromRow(row) };
+  const current = (await db.query<TaskRow>(SELECT_TASK, [id])).rows[0];
+  return current === undefined ? { ok: false, reason: 'not_found', task: null } : { ok: false, reason: 'lease_lost', task: taskFromRow(current) };
 }
 
 export async function extendTaskRow(db: Db, id: string, fence: TaskFence, leaseMs: number, now: string): Promise<TaskStepResult> {
   const nowMs = toMs(now, 'now');
   checkLease(leaseMs);
-  const found = await fenced(db, id, fence);
-  if ('refused' in found) return found.refused;
-  // A lease held for a run's whole life stays that way: the run's end releases it.
-  const expires = found.row.lease_expires_at === null ? null : nowMs + leaseMs;
-  return stepped((await db.query<TaskRow>(SET_LEASE, [expires, nowMs, id])).rows, id);
+  return stepped(db, id, (await db.query<TaskRow>(EXTEND, [id, ...fenceValues(fence), nowMs, leaseMs])).rows);
 }
 
 export async function completeTaskRow(db: Db, id: string, fence: TaskFence, resultJson: string | null, now: string): Promise<TaskStepResult> {
   const nowMs = toMs(now, 'now');
-  const found = await fenced(db, id, fence);
-  if ('refused' in found) return found.refused;
-  return stepped((await db.query<TaskRow>(COMPLETE, [resultJson, nowMs, id])).rows, id);
+  return stepped(db, id, (await db.query<TaskRow>(COMPLETE, [id, ...fenceValues(fence), resultJson, nowMs])).rows);
 }
 
 export async function releaseTaskRow(
@@ -241,13 +225,11 @@ export async function releaseTaskRow(
   now: string,
 ): Promise<TaskStepResult> {
   const nowMs = toMs(now, 'now');
-  const found = await fenced(db, id, fence);
-  if ('refused' in found) return found.refused;
+  // The dead letter keeps run_at; a release to the queue charges the attempt unless told not to (then gives it back).
   const [state, runAt, refund] =
-    release.to === 'dead' ? (['dead', found.row.run_at, 0] as const) : (['queued', toMs(release.run_at, 'run_at'), release.charge ? 0 : 1] as const);
-  const result = stepped((await db.query<TaskRow>(RELEASE, [state, runAt, refund, pgText(error), nowMs, id])).rows, id);
-  if (refund === 0) await recordFailures(db, found.row.queue, nowMs, 1);
-  return result;
+    release.to === 'dead' ? (['dead', null, 0] as const) : (['queued', toMs(release.run_at, 'run_at'), release.charge ? 0 : 1] as const);
+  const values = [id, ...fenceValues(fence), state, runAt, refund, pgText(error), refund === 0, nowMs];
+  return stepped(db, id, (await db.query<TaskRow>(RELEASE, values)).rows);
 }
 
 export async function bindTaskRow(db: Db, id: string, leaseToken: string, runId: string, now: string): Promise<boolean> {

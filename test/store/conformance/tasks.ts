@@ -63,6 +63,40 @@ export function describeTasks(ctx: StoreContext): void {
       expect(await ctx.store.completeTask('nope', {}, null, at(0))).toEqual({ ok: false, reason: 'not_found', task: null });
     });
 
+    it('refuses every step on a claim it does not hold, saying whether the task is gone or the claim lost', async () => {
+      await ctx.store.enqueueTask(newTask('q'));
+      const task = await claimed(ctx.store, 'q', at(0), { run_id: 'RUN-A', claimed_by: 'run:RUN-A', lease_ms: 1_000 });
+      const token = task.lease_token;
+      // Both fences must match when both are given.
+      expect(await ctx.store.extendTask(task.id, { lease_token: token, run_id: 'RUN-B' }, 5_000, at(1))).toMatchObject({ ok: false, reason: 'lease_lost', task: { id: task.id, state: 'running', lease_token: token } });
+      expect(await ctx.store.extendTask(task.id, { lease_token: 'other' }, 5_000, at(1))).toMatchObject({ ok: false, reason: 'lease_lost' });
+      expect(await ctx.store.releaseTask(task.id, { lease_token: 'other' }, { to: 'dead' }, 'x', at(1))).toMatchObject({ ok: false, reason: 'lease_lost', task: { state: 'running' } });
+      for (const refused of [
+        await ctx.store.extendTask('nope', {}, 5_000, at(1)),
+        await ctx.store.releaseTask('nope', {}, { to: 'queued', run_at: at(1), charge: true }, null, at(1)),
+      ]) {
+        expect(refused).toEqual({ ok: false, reason: 'not_found', task: null });
+      }
+      // A refused step changed nothing; the right one still goes, and a step after the end is lost, not unknown.
+      expect(await ctx.store.getTask(task.id)).toMatchObject({ state: 'running', lease_expires_at: at(1_000), last_error: null });
+      expect(await ctx.store.completeTask(task.id, { lease_token: token, run_id: 'RUN-A' }, '[1]', at(2))).toMatchObject({ ok: true, task: { state: 'done', result: [1] } });
+      expect(await ctx.store.completeTask(task.id, { lease_token: token }, '[2]', at(3))).toMatchObject({ ok: false, reason: 'lease_lost', task: { state: 'done', result: [1] } });
+      expect(await ctx.store.extendTask(task.id, {}, 5_000, at(3))).toMatchObject({ ok: false, reason: 'lease_lost' });
+    });
+
+    it('reaps a lapsed lease of the queue it claims from: to the dead letter once spent, counted as a failure', async () => {
+      const budget = { count: 5, perMs: 60_000 };
+      const limits = { ...LIMITS, retries: 0, budget };
+      const spent = (await ctx.store.enqueueTask(newTask('q'))).task;
+      await claimed(ctx.store, 'q', at(0), { lease_ms: 1_000, limits });
+      const next = (await ctx.store.enqueueTask(newTask('q'))).task;
+      // The claim at 1_001 finds the lease lapsed: the task (attempt 1 > 0 retries) goes dead, the next one is claimed.
+      expect((await claimed(ctx.store, 'q', at(1_001), { limits })).id).toBe(next.id);
+      expect(await ctx.store.getTask(spent.id)).toMatchObject({ state: 'dead', lease_token: null, last_error: expect.stringMatching(/lease expired/) });
+      expect(await ctx.store.getQueueBudget('q', budget, at(1_001))).toMatchObject({ failures: 1 });
+      expect(await ctx.store.reapExpiredTasks(at(1_001), () => 0)).toEqual([]);
+    });
+
     it('fences by run: another run cannot act on a run\'s claim', async () => {
       await ctx.store.enqueueTask(newTask('q'));
       const task = await claimed(ctx.store, 'q', at(0), { run_id: 'RUN-A', claimed_by: 'run:RUN-A' });

@@ -12,6 +12,7 @@ import { migration0004 } from './0004_tasks.ts';
 import { migration0005 } from './0005_coordination.ts';
 import { migration0006 } from './0006_task_failures.ts';
 import { migration0007 } from './0007_breaker_reset.ts';
+import { migration0008 } from './0008_claim_task.ts';
 
 export interface Migration {
   version: number;
@@ -21,4 +22,4 @@ export interface Migration {
   sql: string;
 }
 
-export const MIGRATIONS: readonly Migration[] = [migration0001, migration0002, migration0003, migration0004, migration0005, migration0006, migration0007];
+export const MIGRATIONS: readonly Migration[] = [migration0001, migration0002, migration0003, migration0004, migration0005, migration0006, migration0007, migration0008];
