@@ -4,7 +4,8 @@ import type { StatusJson } from '../status/build-status.ts';
 import type { CheckJson } from '../status/check-json.ts';
 import { readApiToken } from '../daemon/api-token.ts';
 import { CliError, EXIT_FAILED } from './errors.ts';
-import { httpCall, jsonOf, type HttpAnswer } from './http-call.ts';
+import { httpCall, jsonOf, PROBE_TIMEOUT_MS, type HttpAnswer } from './http-call.ts';
+import { daemonRoot } from '../status/runtime-record.ts';
 
 /**
  * What CLI commands talk to: the daemon's API when it runs, else the store directly (read-only commands and
@@ -37,18 +38,9 @@ export interface OutgoingPing {
   body: Uint8Array | null;
 }
 
-/**
- * How long the CLI waits for the daemon to answer before deciding it is not running. A daemon that is not there
- * refuses the connection at once; this only bounds a daemon that is there but slow (a loaded 1-CPU box), which must
- * not be mistaken for an absent one.
- */
-export const PROBE_TIMEOUT_MS = 10_000;
-
-/** The daemon's root URL for its `http.listen`: a wildcard address is reached on loopback. */
-export function daemonRoot(listenHost: string, port: number): string {
-  const host = listenHost === '0.0.0.0' ? '127.0.0.1' : listenHost === '::' ? '::1' : listenHost;
-  return `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
-}
+// The daemon's root URL for its `http.listen` (a wildcard address is reached on loopback); the daemon's runtime
+// record holds the same.
+export { daemonRoot };
 
 export async function connect(config: ResolvedConfig): Promise<Backend> {
   const api = new ApiBackend(config);

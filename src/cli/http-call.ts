@@ -6,6 +6,13 @@
  */
 import { request } from 'node:http';
 
+/**
+ * How long the CLI waits for the daemon to answer before deciding it is not running. A daemon that is not there
+ * refuses the connection at once; this only bounds a daemon that is there but slow (a loaded 1-CPU box), which must
+ * not be mistaken for an absent one.
+ */
+export const PROBE_TIMEOUT_MS = 10_000;
+
 export interface HttpCallInit {
   method?: string;
   headers?: Record<string, string>;

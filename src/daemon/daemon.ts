@@ -15,6 +15,7 @@ import { listen, type RunningServer } from '../http/server.ts';
 import type { ControlPlane, HealthReason } from '../http/control-plane.ts';
 import { RunTokens } from '../security/run-token.ts';
 import type { DaemonInfo } from '../status/build-status.ts';
+import { daemonRoot, processRuntimeEnv, removeRuntimeRecord, writeRuntimeRecord } from '../status/runtime-record.ts';
 import { VERSION } from '../version.ts';
 import { iso } from '../util/time.ts';
 import type { Logger } from '../util/logger.ts';
@@ -91,6 +92,8 @@ export class Daemon implements ControlPlane {
   /** systemd's notify socket (READY=1, the watchdog), when systemd started the daemon with one (sd-notify.ts). */
   private systemd: SystemdNotify | null = null;
   private stopping: Promise<void> | null = null;
+  /** The runtime record's file, once written (writeRuntimeRecord). */
+  private runtimeRecord: string | null = null;
   private readonly pidStart: number | null;
   /** Where runs get their cgroups (detected once at start); null: marker and process group only. */
   private readonly cgroups: RunCgroups | null;
@@ -181,6 +184,7 @@ export class Daemon implements ControlPlane {
     if (gaps.length) this.logger.warn({ keys: gaps }, describeGaps(gaps));
     if (recovered.lost.length) this.logger.warn({ lost: recovered.lost.length, retried: recovered.retried }, 'recovered runs left by a previous daemon');
     this.server = await listen(createApp(this), config.http.host, this.options.port ?? config.http.port);
+    await this.writeRuntimeRecord();
     await this.prune();
     this.pruneTimer = setInterval(() => void this.prune(), PRUNE_INTERVAL_MS);
     this.pruneTimer.unref();
@@ -213,6 +217,7 @@ export class Daemon implements ControlPlane {
     if (needsRestart.length) this.logger.warn({ keys: needsRestart }, 'these settings change only on a daemon restart');
     this.current = { ...next, stateDir: this.current.stateDir, store: this.current.store, http: this.current.http, node: this.current.node };
     this.configReadAt = readAt;
+    await this.writeRuntimeRecord();
     await this.containment.reload();
     await this.scheduler.reload();
     this.tasks.reload();
@@ -233,6 +238,7 @@ export class Daemon implements ControlPlane {
       await this.tasks.stop();
       await this.dispatcher.drain(this.current.shutdownGraceMs);
       await this.watching.stop();
+      if (this.runtimeRecord) await removeRuntimeRecord(this.runtimeRecord, process.pid);
       await this.server?.close();
       await this.logs.close();
       await this.releaseInstance?.();
@@ -388,6 +394,21 @@ export class Daemon implements ControlPlane {
   /** For tests and the SIGTERM path: the dispatcher's events. */
   get events() {
     return this.dispatcher.events;
+  }
+
+  /**
+   * Where `nightshift status` finds this daemon without reading the config (src/status/runtime-record.ts); written
+   * once listening and after each reload, removed at stop. Failing to write it costs only speed: logged, not fatal.
+   */
+  private async writeRuntimeRecord(): Promise<void> {
+    const { pid, config_file, config_read_at } = this.daemonInfo();
+    const url = daemonRoot(this.server?.host ?? this.current.http.host, this.server?.port ?? this.current.http.port);
+    try {
+      this.runtimeRecord = await writeRuntimeRecord({ url, pid, config_file, config_read_at }, processRuntimeEnv());
+    } catch (error) {
+      const why = error instanceof Error ? error.message : String(error);
+      this.logger.warn({ err: error }, `no runtime record for \`nightshift status\` (it will read the config instead): ${why}`);
+    }
   }
 
   private async prune(): Promise<void> {

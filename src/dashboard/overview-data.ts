@@ -1,13 +1,14 @@
 /**
  * What the overview shows, gathered from the same sources as `status --json` (buildStatus) plus each job's last runs
- * for its strip, the open incidents, the host findings and the daemon's health. One indexed query per job for the
- * strip (runs_job_id); nothing here scans the history.
+ * for its strip, the open incidents, the host findings and the daemon's health. Each job's newest runs come from one
+ * store call shared with buildStatus (Store.jobRunSummaries: one runs_job_id search per job); nothing here scans the
+ * history.
  */
 import { DASHBOARD } from '../config/defaults.ts';
 import type { ControlPlane, HealthReason, HostFindings } from '../http/control-plane.ts';
-import { buildStatus, type ChannelStatus, type DaemonInfo, type JobStatus } from '../status/build-status.ts';
+import { buildStatus, RECENT_RUNS, type ChannelStatus, type DaemonInfo, type JobStatus } from '../status/build-status.ts';
 import type { CheckJson } from '../status/check-json.ts';
-import type { Incident, Run, RunQuery, Store } from '../store/types.ts';
+import type { Incident, JobRunSummary, Run, Store } from '../store/types.ts';
 
 /** What the dashboard says a job is doing: status' state, with `late` when its dead-man's switch is down. */
 export type DisplayState = JobStatus['state'] | 'late';
@@ -44,17 +45,19 @@ export interface Overview {
 
 const HELD = new Set(['paused', 'halted', 'breaker_open', 'crash_loop']);
 
-/** buildStatus reads each job's newest 20 runs; the strip asks the same, so one query per job serves both. */
-const RECENT_RUNS = 20;
-
 export async function buildOverview(plane: ControlPlane, nowMs: number): Promise<Overview> {
   const config = plane.config();
-  const store = sharingRecentRuns(plane.store);
+  const store = sharingJobRuns(plane.store);
   const status = await buildStatus({ config, store, daemon: plane.daemonInfo(), baseUrl: plane.url(), now: nowMs });
   const jobChecks = new Map(status.checks.filter((c) => c.origin === 'job').map((c) => [c.name, c]));
+  // The same call buildStatus made (shared below): each job's newest runs, for its strip.
+  const summaries = await store.jobRunSummaries(
+    status.jobs.map((job) => job.name),
+    RECENT_RUNS,
+  );
   const jobs: JobRow[] = [];
-  for (const job of status.jobs) {
-    const recent = await store.listRuns({ job: job.name, limit: RECENT_RUNS });
+  for (const [i, job] of status.jobs.entries()) {
+    const recent = summaries[i]?.recent ?? [];
     const settled = recent.filter((r) => r.status !== 'queued');
     const late = jobChecks.get(job.name)?.state === 'down';
     const display: DisplayState = HELD.has(job.state) || job.state === 'running' || !late ? job.state : 'late';
@@ -82,21 +85,20 @@ export async function buildOverview(plane: ControlPlane, nowMs: number): Promise
 }
 
 /**
- * The store, remembering each job's newest-runs query (no status filter) for the length of one overview, so the
- * status builder and the strips share one indexed query per job instead of two. Everything else goes straight through.
+ * The store, remembering its jobRunSummaries answers for the length of one overview, so the status builder and the
+ * strips share one call for every job instead of two. Everything else goes straight through.
  */
-function sharingRecentRuns(store: Store): Store {
-  const seen = new Map<string, Promise<Run[]>>();
-  const listRuns = (query: RunQuery): Promise<Run[]> => {
-    if (query.job === undefined || query.statuses || query.node || query.dueBefore) return store.listRuns(query);
-    const key = `${query.job}\0${query.limit ?? ''}`;
-    let runs = seen.get(key);
-    if (!runs) seen.set(key, (runs = store.listRuns(query)));
-    return runs;
+function sharingJobRuns(store: Store): Store {
+  const seen = new Map<string, Promise<JobRunSummary[]>>();
+  const jobRunSummaries = (jobs: readonly string[], limit: number): Promise<JobRunSummary[]> => {
+    const key = JSON.stringify([jobs, limit]);
+    let summaries = seen.get(key);
+    if (!summaries) seen.set(key, (summaries = store.jobRunSummaries(jobs, limit)));
+    return summaries;
   };
   return new Proxy(store, {
     get(target, prop) {
-      if (prop === 'listRuns') return listRuns;
+      if (prop === 'jobRunSummaries') return jobRunSummaries;
       const value: unknown = Reflect.get(target, prop, target);
       return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
     },

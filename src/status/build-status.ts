@@ -69,6 +69,9 @@ export interface StatusSources {
   now?: number;
 }
 
+/** How many of each job's newest runs status looks at (its state, last run and queued runs come from these). */
+export const RECENT_RUNS = 20;
+
 /**
  * The `status --json` document, built from the config and the store alone, so the daemon's API and the CLI without
  * a daemon produce the same thing.
@@ -79,14 +82,20 @@ export async function buildStatus(sources: StatusSources): Promise<StatusJson> {
   const breakers = await sources.store.listOpenBreakers();
   const jobs: JobStatus[] = [];
   let running = 0;
-  for (const job of Object.values(sources.config.jobs)) {
-    const recent = await sources.store.listRuns({ job: job.name, limit: 20 });
+  const configured = Object.values(sources.config.jobs);
+  // One store call for every job (not one or two per job): each job's newest runs and its running count.
+  const summaries = await sources.store.jobRunSummaries(
+    configured.map((job) => job.name),
+    RECENT_RUNS,
+  );
+  for (const [i, job] of configured.entries()) {
+    const { recent, running: runningCount } = summaries[i]!;
     const state = states.get(job.name);
     const paused = state?.paused ?? false;
     const active = recent.find((r) => r.status === 'running');
     const queued = recent.filter((r) => r.status === 'queued');
-    // A queue-driven job runs several at once (one per task); the 20 newest may not hold them all.
-    const runningNow = active ? (await sources.store.listRuns({ job: job.name, statuses: ['running'], limit: 10_000 })).length : 0;
+    // A queue-driven job runs several at once (one per task); the newest RECENT_RUNS may not hold them all.
+    const runningNow = active ? runningCount : 0;
     running += runningNow;
     const held = heldState(job, state, breakers);
     // A crash-looping service is running between its crashes; the loop is what a human must see.

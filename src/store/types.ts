@@ -192,6 +192,14 @@ export interface RunQuery {
   dueBefore?: string;
 }
 
+/** One job's newest runs and its running count (Store.jobRunSummaries). */
+export interface JobRunSummary {
+  job: string;
+  /** Newest first, at most the limit asked for. */
+  recent: Run[];
+  running: number;
+}
+
 export interface PruneResult {
   deleted: number;
 }
@@ -240,6 +248,12 @@ export interface Store extends CoordinationStore, TaskStore {
   cancelQueuedRun(runId: string, end: RunEnd): Promise<boolean>;
   getRun(id: string): Promise<Run | null>;
   listRuns(query: RunQuery): Promise<Run[]>;
+  /**
+   * For each of `jobs` (in their order): its `limit` newest runs, newest first (what `listRuns({ job, limit })`
+   * returns), and how many of its runs are running now (all of them, not only among the newest). One round trip for
+   * every job, for status and the dashboard; a job without runs gets an empty list and 0.
+   */
+  jobRunSummaries(jobs: readonly string[], limit: number): Promise<JobRunSummary[]>;
   /**
    * Failed attempts (failed, timed_out, killed) of `job` that ended at or after `since`, for retry budgets. A run
    * killed with reason `shutdown` is not counted: like a lost run, it was not the job's failure.

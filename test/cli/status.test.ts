@@ -2,12 +2,18 @@
  * `nightshift status`, `pause` and `resume`, without a daemon (they read and write the store) and with a real one
  * (`nightshift up`, talked to over its API).
  */
-import { appendFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { appendFileSync, chmodSync, readdirSync, readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
 import { quickDaemonStatus } from '../../src/cli/daemon-status.ts';
+import { readRuntimeRecord, runtimeDirs, writeRuntimeRecord, type RuntimeEnv } from '../../src/status/runtime-record.ts';
 import type { Run } from '../../src/store/types.ts';
-import { ISO_UTC, PACKAGE_VERSION, RUN_KEYS, cleanupAll, makeProject, parseJson, startDaemon, waitFor } from './helpers.ts';
+import type { CliResult } from '../helpers/cli.ts';
+import { ISO_UTC, PACKAGE_VERSION, RUN_KEYS, cleanupAll, makeProject, makeTempDir, onCleanup, parseJson, startDaemon, waitFor } from './helpers.ts';
 
 afterEach(cleanupAll);
 
@@ -156,4 +162,115 @@ jobs:
     expect(result.code).toBe(2);
     expect(result.stderr).toMatch(/nightshift\.yaml:\d+:\d+: jobs\.bad\.timeout: /);
   }, DAEMON_TEST_TIMEOUT_MS);
+});
+
+/** A runtime directory of the test's own (as $XDG_RUNTIME_DIR), so no record lands in the machine's. */
+function privateRuntime(): RuntimeEnv {
+  return { env: { XDG_RUNTIME_DIR: makeTempDir('nightshift-rt-') }, uid: process.getuid!(), tmpdir: tmpdir() };
+}
+
+/** A pid that ran and is gone. */
+function deadPid(): number {
+  const child = spawnSync('sh', ['-c', 'echo $$'], { encoding: 'utf8' });
+  return Number(child.stdout.trim());
+}
+
+describe('the daemon runtime record status finds the daemon by', () => {
+  it('is written once the daemon listens (url, pid, file; no token, 0600 in a 0700 dir) and removed at stop', async () => {
+    const p = await makeProject(`
+jobs:
+  ok: { command: "echo ok" }
+`);
+    await sleep(1_100); // older than the daemon's read by more than the file clock margin
+    const rt = privateRuntime();
+    const saved = process.env['XDG_RUNTIME_DIR'];
+    process.env['XDG_RUNTIME_DIR'] = rt.env['XDG_RUNTIME_DIR']; // the daemon inherits it
+    onCleanup(async () => {
+      if (saved === undefined) delete process.env['XDG_RUNTIME_DIR'];
+      else process.env['XDG_RUNTIME_DIR'] = saved;
+    });
+    const daemon = await startDaemon(p);
+    // Written just after the daemon starts listening, so it may trail the first answer by a moment.
+    await waitFor(async () => readRuntimeRecord(p.configPath, rt) !== null, 5_000, 'the runtime record');
+    const dir = runtimeDirs(rt)[0]!;
+    const files = readdirSync(dir);
+    expect(files).toHaveLength(1);
+    const text = readFileSync(join(dir, files[0]!), 'utf8');
+    const record = JSON.parse(text) as Record<string, unknown>;
+    expect(Object.keys(record).sort()).toEqual(['config_file', 'config_read_at', 'pid', 'url']);
+    expect(record).toMatchObject({ url: daemon.url, pid: daemon.child.pid, config_file: p.configPath, config_read_at: expect.stringMatching(ISO_UTC) });
+    expect(text).not.toContain(readFileSync(join(p.stateDir, 'api-token'), 'utf8').trim());
+    expect(statSync(dir).mode & 0o777).toBe(0o700);
+    expect(statSync(join(dir, files[0]!)).mode & 0o777).toBe(0o600);
+    expect(readRuntimeRecord(p.configPath, rt)).toEqual(record);
+
+    // The same document through each path: the record (no yaml), the file's http.listen (no record visible), and
+    // the full load (the file's times moved past the daemon's read: same content, so the daemon's API still answers).
+    const viaRecord = await p.cli(['status', '--json'], { env: { XDG_RUNTIME_DIR: rt.env['XDG_RUNTIME_DIR'] } });
+    const viaListen = await p.cli(['status', '--json'], { env: { XDG_RUNTIME_DIR: makeTempDir('nightshift-rt-') } });
+    const tableViaRecord = await p.cli(['status'], { env: { XDG_RUNTIME_DIR: rt.env['XDG_RUNTIME_DIR'] } });
+    expect(await quickDaemonStatus({ explicit: p.configPath, env: process.env, cwd: p.dir, runtime: rt })).not.toBeNull();
+    const later = new Date();
+    utimesSync(p.configPath, later, later);
+    expect(await quickDaemonStatus({ explicit: p.configPath, env: process.env, cwd: p.dir, runtime: rt })).toBeNull();
+    const viaLoad = await p.cli(['status', '--json'], { env: { XDG_RUNTIME_DIR: rt.env['XDG_RUNTIME_DIR'] } });
+    const tableViaLoad = await p.cli(['status'], { env: { XDG_RUNTIME_DIR: rt.env['XDG_RUNTIME_DIR'] } });
+    // Only the moment of asking differs between two answers: the node's last_seen_at, and "… ago" in the table.
+    const steady = (result: CliResult) => {
+      expect(result.code).toBe(0);
+      const doc = parseJson(result);
+      for (const node of doc.nodes) node.last_seen_at = 'now';
+      return doc;
+    };
+    expect(steady(viaRecord).daemon.pid).toBe(daemon.child.pid);
+    expect(steady(viaListen)).toEqual(steady(viaRecord));
+    expect(steady(viaLoad)).toEqual(steady(viaRecord));
+    const relative = (text: string) => text.replace(/\S+ ago/g, 'X ago');
+    expect(tableViaRecord.code).toBe(0);
+    expect(relative(tableViaLoad.stdout)).toEqual(relative(tableViaRecord.stdout));
+
+    await daemon.stop();
+    expect(readdirSync(dir)).toEqual([]);
+  }, DAEMON_TEST_TIMEOUT_MS);
+
+  it("is followed to the daemon it names while that pid lives; a dead pid's or another user's record is ignored", async () => {
+    const p = await makeProject(`
+jobs:
+  ok: { command: "echo ok" }
+`);
+    await sleep(1_100);
+    // Not a daemon: a server that answers as one for this file, on a port the file does not name. Only the record
+    // leads there, so its answer shows the record was used (and the file not parsed for http.listen).
+    const server = createServer((_req, res) => {
+      const daemon = { pid: process.pid, version: PACKAGE_VERSION, started_at: new Date().toISOString(), node: 'n', leader: true, config_file: p.configPath, config_read_at: new Date().toISOString() };
+      res.setHeader('content-type', 'application/json');
+      res.end(JSON.stringify({ daemon, jobs: [], checks: [], incidents_open: 0, channels: [], nodes: [] }));
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    onCleanup(() => new Promise<void>((resolve) => server.close(() => resolve())));
+    const address = server.address();
+    const url = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
+    const rt = privateRuntime();
+    const options = { explicit: p.configPath, env: process.env, cwd: p.dir, runtime: rt };
+    const record = { url, pid: process.pid, config_file: p.configPath, config_read_at: new Date().toISOString() };
+    const file = await writeRuntimeRecord(record, rt);
+
+    expect((await quickDaemonStatus(options))?.daemon?.pid).toBe(process.pid);
+
+    // Its daemon is gone (a killed daemon leaves its record behind): ignored, and with no daemon on the file's port
+    // the command reads the store.
+    writeFileSync(file, JSON.stringify({ ...record, pid: deadPid() }));
+    expect(readRuntimeRecord(p.configPath, rt)).toBeNull();
+    expect(await quickDaemonStatus(options)).toBeNull();
+    const result = await p.cli(['status'], { env: { XDG_RUNTIME_DIR: rt.env['XDG_RUNTIME_DIR'] } });
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(/^daemon not running/);
+
+    // A live pid, but in a directory others may write to: not trusted.
+    writeFileSync(file, JSON.stringify(record));
+    expect(readRuntimeRecord(p.configPath, rt)).not.toBeNull();
+    chmodSync(runtimeDirs(rt)[0]!, 0o777);
+    expect(readRuntimeRecord(p.configPath, rt)).toBeNull();
+    expect(await quickDaemonStatus(options)).toBeNull();
+  });
 });

@@ -1,6 +1,5 @@
 import type { Command } from 'commander';
 import pc from 'picocolors';
-import { connect } from '../backend.ts';
 import { configFlag, loadCliConfig } from '../context.ts';
 import { quickDaemonStatus } from '../daemon-status.ts';
 import { printJson, relativeTime, runOutcome, table } from '../format.ts';
@@ -21,7 +20,8 @@ export function registerStatus(program: Command): void {
       const quick = await quickDaemonStatus({ explicit: configFlag(command), env: process.env, cwd: process.cwd() });
       if (quick) return show(quick);
       const config = await loadCliConfig(command);
-      const backend = await connect(config);
+      // Imported here: the daemon's answer above needs none of it (node:crypto alone is ~5 ms of loading).
+      const backend = await (await import('../backend.ts')).connect(config);
       try {
         show(await backend.status());
       } finally {

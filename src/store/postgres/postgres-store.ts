@@ -9,6 +9,7 @@
 import type pg from 'pg';
 import { StoreError } from '../errors.ts';
 import type {
+  JobRunSummary,
   JobState,
   LockRecord,
   LockRequest,
@@ -32,6 +33,7 @@ import {
   finishRunningRow,
   getRunRow,
   insertRunRow,
+  jobRunSummaryRows,
   listRunRows,
   lockRunRow,
   markQueuedRunning,
@@ -186,6 +188,10 @@ class PostgresStore implements Store {
 
   async listRuns(query: RunQuery): Promise<Run[]> {
     return this.#run(async (db) => (await listRunRows(db, query)).map(runFromRow));
+  }
+
+  async jobRunSummaries(jobs: readonly string[], limit: number): Promise<JobRunSummary[]> {
+    return this.#run(async (db) => (await jobRunSummaryRows(db, jobs, limit)).map((s) => ({ job: s.job, recent: s.recent.map(runFromRow), running: s.running })));
   }
 
   async countFailures(job: string, since: string): Promise<number> {

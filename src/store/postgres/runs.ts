@@ -148,6 +148,29 @@ export async function listRunRows(db: Db, query: RunQuery): Promise<RunRow[]> {
   return (await db.query<RunRow>(text, params)).rows;
 }
 
+// Each job's newest runs through runs_job_id (one index search per job: LATERAL … LIMIT, no scan of the history),
+// with its running count beside them; `pos` is the job's place in the array asked for (1-based, from ORDINALITY).
+const RECENT_BY_JOB = `SELECT j.pos, r.*
+  FROM unnest($1::text[]) WITH ORDINALITY AS j(job, pos)
+  CROSS JOIN LATERAL (SELECT ${RUN_COLUMNS} FROM runs WHERE runs.job = j.job ORDER BY id DESC LIMIT $2) AS r
+  ORDER BY j.pos, r.id DESC`;
+const RUNNING_BY_JOB = `SELECT job, COUNT(*)::int AS n FROM runs WHERE status = 'running' AND job = ANY($1::text[]) GROUP BY job`;
+
+/** Store.jobRunSummaries: each job's `limit` newest rows (newest first) and running count, in `jobs`' order. */
+export async function jobRunSummaryRows(db: Db, jobs: readonly string[], limit: number): Promise<Array<{ job: string; recent: RunRow[]; running: number }>> {
+  const checked = runListLimit(limit);
+  const summaries = jobs.map((job) => ({ job, recent: [] as RunRow[], running: 0 }));
+  if (jobs.length === 0) return summaries;
+  const [recent, running] = await Promise.all([
+    db.query<RunRow & { pos: string }>(RECENT_BY_JOB, [[...jobs], checked]),
+    db.query<{ job: string; n: number }>(RUNNING_BY_JOB, [[...jobs]]),
+  ]);
+  for (const row of recent.rows) summaries[Number(row.pos) - 1]!.recent.push(row); // runFromRow drops `pos`
+  const counts = new Map(running.rows.map((r) => [r.job, r.n]));
+  for (const summary of summaries) summary.running = counts.get(summary.job) ?? 0;
+  return summaries;
+}
+
 export async function countFailureRows(db: Db, job: string, since: string): Promise<number> {
   return (await db.query<{ n: number }>(COUNT_FAILURES, [job, toMs(since, 'since')])).rows[0]?.n ?? 0;
 }

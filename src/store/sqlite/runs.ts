@@ -117,6 +117,27 @@ export function listRunRows(sql: StatementCache, query: RunQuery): RunRow[] {
   return sql.get<(string | number)[], RunRow>(text).all(...params, limit);
 }
 
+// Each job's newest runs through runs_job_id (one indexed search per job, no scan of the history), and the running
+// counts through runs_status_scheduled; `pos` is the job's place in the JSON array asked for.
+const RECENT_BY_JOB = `SELECT j.key AS pos, ${RUN_COLUMNS.split(',').map((column) => `r.${column.trim()}`).join(', ')}
+  FROM json_each(?) AS j JOIN runs AS r ON r.id IN (SELECT id FROM runs WHERE job = j.value ORDER BY id DESC LIMIT ?)
+  ORDER BY j.key, r.id DESC`;
+const RUNNING_BY_JOB = `SELECT job, COUNT(*) AS n FROM runs WHERE status = 'running' GROUP BY job`;
+
+/** Store.jobRunSummaries: each job's `limit` newest rows (newest first) and running count, in `jobs`' order. */
+export function jobRunSummaryRows(sql: StatementCache, jobs: readonly string[], limit: number): Array<{ job: string; recent: RunRow[]; running: number }> {
+  const checked = runListLimit(limit);
+  const summaries = jobs.map((job) => ({ job, recent: [] as RunRow[], running: 0 }));
+  if (jobs.length === 0) return summaries;
+  // `pos` stays on the row: runFromRow copies only the run's columns (a rest copy of each row cost more than the query).
+  for (const row of sql.get<[string, number], RunRow & { pos: number }>(RECENT_BY_JOB).all(JSON.stringify(jobs), checked)) {
+    summaries[row.pos]!.recent.push(row);
+  }
+  const running = new Map(sql.get<[], { job: string; n: number }>(RUNNING_BY_JOB).all().map((r) => [r.job, r.n]));
+  for (const summary of summaries) summary.running = running.get(summary.job) ?? 0;
+  return summaries;
+}
+
 export function countFailureRows(sql: StatementCache, job: string, since: string): number {
   return sql.get<[string, number], { n: number }>(COUNT_FAILURES).get(job, toMs(since, 'since'))?.n ?? 0;
 }

@@ -10,6 +10,7 @@
 import type { Database as Db } from 'better-sqlite3';
 import { StoreError } from '../errors.ts';
 import type {
+  JobRunSummary,
   JobState,
   LockRecord,
   LockRequest,
@@ -44,6 +45,7 @@ import {
   finishRunningRow,
   getRunRow,
   insertRunRow,
+  jobRunSummaryRows,
   listRunRows,
   markQueuedRunning,
   newRunRow,
@@ -171,6 +173,10 @@ class SqliteStore implements Store {
 
   async listRuns(query: RunQuery): Promise<Run[]> {
     return this.#do(() => listRunRows(this.#sql, query).map(runFromRow));
+  }
+
+  async jobRunSummaries(jobs: readonly string[], limit: number): Promise<JobRunSummary[]> {
+    return this.#do(() => jobRunSummaryRows(this.#sql, jobs, limit).map((s) => ({ job: s.job, recent: s.recent.map(runFromRow), running: s.running })));
   }
 
   async countFailures(job: string, since: string): Promise<number> {

@@ -1,7 +1,7 @@
 /** Conformance: reading runs back (getRun, listRuns) and the counts retries are decided by. */
 import { describe, expect, it } from 'vitest';
 import type { RunEnd } from '../../../src/store/types.ts';
-import { at, ended, newRun, startedRun, type StoreContext } from './fixtures.ts';
+import { at, ended, lockRequest, newRun, startedRun, type StoreContext } from './fixtures.ts';
 
 export function describeRunQueries(ctx: StoreContext): void {
   /** Inserts a finished run of `job` (ended at `endedAt`) and returns its id. */
@@ -60,6 +60,34 @@ export function describeRunQueries(ctx: StoreContext): void {
       expect((await ctx.store.listRuns({ dueBefore: at(30_000), job: 'writer', limit: 1 })).map((r) => r.id)).toEqual([
         sooner.id,
       ]);
+    });
+  });
+
+  describe('jobRunSummaries', () => {
+    it("gives each job, in the order asked, what listRuns gives for its newest runs, and its running count", async () => {
+      const scans: string[] = [];
+      for (let i = 0; i < 5; i++) scans.push(await finished('scan', ended('succeeded', at(i))));
+      const queued = newRun('scan', { scheduled_at: at(50_000) });
+      await ctx.store.insertRun(queued, { status: 'queued' });
+      // Three running at once (a queue-driven job): the count holds all of them, the list only the newest.
+      const running: string[] = [];
+      for (let i = 0; i < 3; i++) {
+        const run = newRun('writer');
+        expect((await ctx.store.startRun(run, lockRequest(`writer-${i}`, `token-${run.id}`), at(i))).started).toBe(true);
+        running.push(run.id);
+      }
+      await finished('writer', ended('failed', at(9)));
+
+      const summaries = await ctx.store.jobRunSummaries(['writer', 'none', 'scan'], 3);
+      expect(summaries.map((s) => s.job)).toEqual(['writer', 'none', 'scan']);
+      for (const summary of summaries) {
+        expect(summary.recent).toEqual(await ctx.store.listRuns({ job: summary.job, limit: 3 }));
+      }
+      expect(summaries[0]!.recent).toHaveLength(3);
+      expect(summaries.map((s) => s.running)).toEqual([3, 0, 0]);
+      expect(summaries[2]!.recent.map((r) => r.id)).toEqual([queued.id, scans[4], scans[3]]);
+      expect(await ctx.store.jobRunSummaries([], 20)).toEqual([]);
+      expect((await ctx.store.jobRunSummaries(['scan'], 0))[0]!.recent).toEqual([]);
     });
   });
 
