@@ -2,7 +2,6 @@ import { mkdir } from 'node:fs/promises';
 import { randomUUID } from 'node:crypto';
 import type { ResolvedConfig } from '../config/types.ts';
 import type { Run, Store } from '../store/types.ts';
-import { FINISHED_STATUSES } from '../store/types.ts';
 import { healthOf, openObservedStore } from '../store/observed-store.ts';
 import type { Scheduler } from '../scheduler/scheduler.ts';
 import type { Dispatcher } from '../scheduler/dispatcher.ts';
@@ -20,6 +19,7 @@ import { VERSION } from '../version.ts';
 import { iso } from '../util/time.ts';
 import type { Logger } from '../util/logger.ts';
 import { ensureApiToken } from './api-token.ts';
+import { prune, waitForRunEnd } from './housekeeping.ts';
 import { acquireInstanceLock } from './instance-lock.ts';
 import { describeGaps, notYetEnforced } from './feature-gaps.ts';
 import { HostProcesses } from '../scheduler/host-processes.ts';
@@ -309,24 +309,7 @@ export class Daemon implements ControlPlane {
   }
 
   waitForRunEnd(runId: string, timeoutMs: number): Promise<void> {
-    return new Promise((resolve) => {
-      const events = this.dispatcher.events;
-      const done = (run: Run) => {
-        if (run.id !== runId || !FINISHED_STATUSES.includes(run.status)) return;
-        finish();
-      };
-      const timer = setTimeout(() => finish(), timeoutMs);
-      const finish = () => {
-        clearTimeout(timer);
-        events.off('run:ended', done);
-        events.off('run:skipped', done);
-        resolve();
-      };
-      events.on('run:ended', done);
-      events.on('run:skipped', done);
-      // The run may have ended between the caller's read and this subscription.
-      void this.store.getRun(runId).then((run) => run && done(run));
-    });
+    return waitForRunEnd(this.dispatcher.events, this.store, runId, timeoutMs);
   }
 
   get pings(): PingIntake {
@@ -411,18 +394,7 @@ export class Daemon implements ControlPlane {
     }
   }
 
-  private async prune(): Promise<void> {
-    await this.cgroups?.sweepEmpty(); // run cgroups a survivor held at the run's end, once it is gone
-    await this.limits.v1Memory?.sweepEmpty();
-    await this.limits.v1Cpu?.sweepEmpty();
-    const { keepRunsPerJob, maxAgeMs } = this.current.history;
-    try {
-      const { deleted } = await this.store.pruneRuns({ keepPerJob: keepRunsPerJob, olderThan: iso(Date.now() - maxAgeMs) });
-      if (deleted) this.logger.info({ deleted }, 'pruned old runs from the history');
-      const incidents = await this.store.pruneIncidents(iso(Date.now() - maxAgeMs));
-      if (incidents.deleted) this.logger.info({ deleted: incidents.deleted }, 'pruned old resolved incidents');
-    } catch (error) {
-      this.logger.error({ err: error }, 'pruning the run history failed');
-    }
+  private prune(): Promise<void> {
+    return prune({ store: this.store, logger: this.logger, config: this.current, cgroups: this.cgroups, limits: this.limits });
   }
 }

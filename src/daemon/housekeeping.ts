@@ -1,0 +1,50 @@
+/**
+ * Small jobs the daemon does beside its loops: waiting for a run's end on behalf of an API long-poll, and pruning
+ * what the history and the cgroup trees no longer need.
+ */
+import type { EventEmitter } from 'node:events';
+import type { ResolvedConfig } from '../config/types.ts';
+import type { RunCgroups } from '../runner/cgroup.ts';
+import type { RunLimitSupport } from '../runner/cgroup-limits.ts';
+import type { DispatcherEvents } from '../scheduler/dispatcher-types.ts';
+import { FINISHED_STATUSES, type Run, type Store } from '../store/types.ts';
+import type { Logger } from '../util/logger.ts';
+import { iso } from '../util/time.ts';
+
+/** Resolves when the run reaches a final state (ended or skipped), or after `timeoutMs`, whichever is first. */
+export function waitForRunEnd(events: EventEmitter<DispatcherEvents>, store: Store, runId: string, timeoutMs: number): Promise<void> {
+  return new Promise((resolve) => {
+    const done = (run: Run) => {
+      if (run.id !== runId || !FINISHED_STATUSES.includes(run.status)) return;
+      finish();
+    };
+    const timer = setTimeout(() => finish(), timeoutMs);
+    const finish = () => {
+      clearTimeout(timer);
+      events.off('run:ended', done);
+      events.off('run:skipped', done);
+      resolve();
+    };
+    events.on('run:ended', done);
+    events.on('run:skipped', done);
+    // The run may have ended between the caller's read and this subscription.
+    void store.getRun(runId).then((run) => run && done(run));
+  });
+}
+
+/** Prunes old runs and resolved incidents past `history`, and run cgroups a survivor held until it was gone. */
+export async function prune(deps: { store: Store; logger: Logger; config: ResolvedConfig; cgroups: RunCgroups | null; limits: RunLimitSupport }): Promise<void> {
+  const { store, logger } = deps;
+  await deps.cgroups?.sweepEmpty();
+  await deps.limits.v1Memory?.sweepEmpty();
+  await deps.limits.v1Cpu?.sweepEmpty();
+  const { keepRunsPerJob, maxAgeMs } = deps.config.history;
+  try {
+    const { deleted } = await store.pruneRuns({ keepPerJob: keepRunsPerJob, olderThan: iso(Date.now() - maxAgeMs) });
+    if (deleted) logger.info({ deleted }, 'pruned old runs from the history');
+    const incidents = await store.pruneIncidents(iso(Date.now() - maxAgeMs));
+    if (incidents.deleted) logger.info({ deleted: incidents.deleted }, 'pruned old resolved incidents');
+  } catch (error) {
+    logger.error({ err: error }, 'pruning the run history failed');
+  }
+}
