@@ -19,37 +19,13 @@ import { writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import {
-  DIST, parseArgs, makeTempDir, removeTempDir, freePort, startDaemon, stopChild, percentile, median, round,
-  medianOfRuns, machine, printTable, emitJson, runMain,
+  parseArgs, makeTempDir, removeTempDir, freePort, startDaemon, stopChild, percentile, median, round,
+  medianOfRuns, machine, printTable, emitJson, runMain, fillHistory,
 } from './lib.mjs';
 
-const { openStore } = await import(join(DIST, 'store', 'open.js'));
-const { newRunId } = await import(join(DIST, 'util', 'ids.js'));
 
 const args = parseArgs({ runs: 3, n: 30, warmup: 5, jobs: 100, history: 1000 }, { runs: 1, n: 5, warmup: 1, history: 50 });
 
-/** JOBS × HISTORY finished runs, one per minute per job, the newest a minute ago. */
-async function fillHistory(dbPath, jobs) {
-  const store = await openStore({ kind: 'sqlite', path: dbPath });
-  await store.migrate();
-  const now = Date.now();
-  for (const job of jobs) {
-    for (let i = args.history; i >= 1; i--) {
-      const at = now - i * 60_000;
-      const id = newRunId(at);
-      const run = { id, job, attempt: 1, chain_id: id, trigger: 'schedule', scheduled_at: new Date(at).toISOString(), node: 'bench' };
-      const lock = { name: `job:${job}`, holder: { token: id, run_id: id, pid: process.pid, pid_start: null, node: 'bench' } };
-      const started = await store.startRun(run, lock, new Date(at + 3).toISOString());
-      if (!started.started) throw new Error(`could not start a history run of ${job}`);
-      const failed = i % 10 === 0;
-      await store.finishRun(id, {
-        status: failed ? 'failed' : 'succeeded', reason: null, exit_code: failed ? 1 : 0, signal: null,
-        ended_at: new Date(at + 1500).toISOString(),
-      });
-    }
-  }
-  await store.close();
-}
 
 /** SQLite's plan for the per-job queries of the overview (strip and status), as text. */
 function queryPlans(dbPath) {
@@ -104,7 +80,7 @@ await runMain(async () => {
   const dbPath = join(dir, 'state', 'state.db');
   process.stdout.write(`dashboard-overview: filling state.db with ${args.jobs} jobs × ${args.history} runs … `);
   const t0 = performance.now();
-  await fillHistory(dbPath, jobs);
+  await fillHistory(dbPath, jobs, args.history);
   process.stdout.write(`${Math.round(performance.now() - t0)} ms\n`);
   const plans = queryPlans(dbPath);
   for (const [name, plan] of Object.entries(plans)) process.stdout.write(`  plan ${name}: ${plan}\n`);

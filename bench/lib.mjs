@@ -370,3 +370,31 @@ export async function startWebhookReceiver() {
     });
   return { port, received, close };
 }
+
+/**
+ * Fills a fresh SQLite state at `dbPath` with `history` finished runs per job, one a minute, the newest a minute ago,
+ * every tenth failed — through the shipped Store, so the rows are what the daemon writes.
+ */
+export async function fillHistory(dbPath, jobs, history) {
+  const { openStore } = await import(join(DIST, 'store', 'open.js'));
+  const { newRunId } = await import(join(DIST, 'util', 'ids.js'));
+  const store = await openStore({ kind: 'sqlite', path: dbPath });
+  await store.migrate();
+  const now = Date.now();
+  for (const job of jobs) {
+    for (let i = history; i >= 1; i--) {
+      const at = now - i * 60_000;
+      const id = newRunId(at);
+      const run = { id, job, attempt: 1, chain_id: id, trigger: 'schedule', scheduled_at: new Date(at).toISOString(), node: 'bench' };
+      const lock = { name: `job:${job}`, holder: { token: id, run_id: id, pid: process.pid, pid_start: null, node: 'bench' } };
+      const started = await store.startRun(run, lock, new Date(at + 3).toISOString());
+      if (!started.started) throw new Error(`could not start a history run of ${job}`);
+      const failed = i % 10 === 0;
+      await store.finishRun(id, {
+        status: failed ? 'failed' : 'succeeded', reason: null, exit_code: failed ? 1 : 0, signal: null,
+        ended_at: new Date(at + 1500).toISOString(),
+      });
+    }
+  }
+  await store.close();
+}

@@ -18,12 +18,10 @@ import { spawn } from 'node:child_process';
 import { writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import {
-  CLI, DIST, parseArgs, makeTempDir, removeTempDir, freePort, startDaemon, stopChild, percentile, median, round,
-  medianOfRuns, machine, printTable, emitJson, runMain,
+  CLI, parseArgs, makeTempDir, removeTempDir, freePort, startDaemon, stopChild, percentile, median, round,
+  medianOfRuns, machine, printTable, emitJson, runMain, fillHistory,
 } from './lib.mjs';
 
-const { openStore } = await import(join(DIST, 'store', 'open.js'));
-const { newRunId } = await import(join(DIST, 'util', 'ids.js'));
 
 const args = parseArgs({ runs: 3, n: 20, jobs: 20, history: 1000 }, { runs: 1, n: 5, history: 100 });
 
@@ -45,28 +43,6 @@ function timeCommand(argv, expect) {
   });
 }
 
-/** JOBS × HISTORY finished runs, one per minute per job, the newest a minute ago. */
-async function fillHistory(dbPath, jobs) {
-  const store = await openStore({ kind: 'sqlite', path: dbPath });
-  await store.migrate();
-  const now = Date.now();
-  for (const job of jobs) {
-    for (let i = args.history; i >= 1; i--) {
-      const at = now - i * 60_000;
-      const id = newRunId(at);
-      const run = { id, job, attempt: 1, chain_id: id, trigger: 'schedule', scheduled_at: new Date(at).toISOString(), node: 'bench' };
-      const lock = { name: `job:${job}`, holder: { token: id, run_id: id, pid: process.pid, pid_start: null, node: 'bench' } };
-      const started = await store.startRun(run, lock, new Date(at + 3).toISOString());
-      if (!started.started) throw new Error(`could not start a history run of ${job}`);
-      const failed = i % 10 === 0;
-      await store.finishRun(id, {
-        status: failed ? 'failed' : 'succeeded', reason: null, exit_code: failed ? 1 : 0, signal: null,
-        ended_at: new Date(at + 1500).toISOString(),
-      });
-    }
-  }
-  await store.close();
-}
 
 /** N × (floor, status) interleaved, so both see the same machine load. */
 async function measure(configPath, expect) {
@@ -104,7 +80,7 @@ await runMain(async () => {
   mkdirSync(join(dir, 'state'), { mode: 0o700 });
   process.stdout.write(`status-time: filling state.db with ${args.jobs} jobs × ${args.history} runs … `);
   const t0 = performance.now();
-  await fillHistory(join(dir, 'state', 'state.db'), jobs);
+  await fillHistory(join(dir, 'state', 'state.db'), jobs, args.history);
   process.stdout.write(`${Math.round(performance.now() - t0)} ms\n`);
   process.stdout.write(`${args.runs} run(s) of ${args.n} × (node -e "", status) without the daemon, then the same with it\n`);
 
