@@ -19,29 +19,11 @@ import type {
   TaskStepResult,
 } from '../task-types.ts';
 import type { StatementCache } from './connection.ts';
-import { toMs } from './rows.ts';
+import { TASK_COLUMNS, taskFromRow, type TaskRow } from '../task-rows.ts';
+import { toIsoOrNull, toMs } from './rows.ts';
 
-interface TaskRow {
-  id: string;
-  queue: string;
-  payload: string;
-  priority: number;
-  run_at: number;
-  key: string | null;
-  state: string;
-  attempt: number;
-  lease_token: string | null;
-  lease_expires_at: number | null;
-  run_id: string | null;
-  claimed_by: string | null;
-  last_error: string | null;
-  result: string | null;
-  created_at: number;
-  updated_at: number;
-}
 
-const COLUMNS = `id, queue, payload, priority, run_at, key, state, attempt, lease_token, lease_expires_at, run_id,
-  claimed_by, last_error, result, created_at, updated_at`;
+const COLUMNS = TASK_COLUMNS;
 
 const SELECT_TASK = `SELECT ${COLUMNS} FROM tasks WHERE id = ?`;
 const SELECT_BY_KEY = `SELECT ${COLUMNS} FROM tasks WHERE queue = ? AND key = ?`;
@@ -297,7 +279,7 @@ export function pauseQueueRow(sql: StatementCache, queue: string, until: string,
 export function getQueueBudgetRow(sql: StatementCache, queue: string, budget: { count: number; perMs: number }, now: string): QueueBudget {
   const nowMs = toMs(now, 'now');
   const failures = sql.get<[string, number], { n: number }>(COUNT_FAILURES).get(queue, nowMs - budget.perMs)!.n;
-  return { queue, failures, exhausted_until: isoOrNull(budgetExhaustedUntil(sql, queue, budget, nowMs)) };
+  return { queue, failures, exhausted_until: toIsoOrNull(budgetExhaustedUntil(sql, queue, budget, nowMs)) };
 }
 
 export function pruneTaskRows(sql: StatementCache, olderThan: string): number {
@@ -320,25 +302,4 @@ function checkLease(leaseMs: number): number {
   return leaseMs;
 }
 
-const isoOrNull = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
 
-function taskFromRow(row: TaskRow): Task {
-  return {
-    id: row.id,
-    queue: row.queue,
-    payload: JSON.parse(row.payload) as unknown,
-    priority: row.priority,
-    run_at: new Date(row.run_at).toISOString(),
-    key: row.key,
-    state: row.state as TaskState,
-    attempt: row.attempt,
-    lease_token: row.lease_token,
-    lease_expires_at: isoOrNull(row.lease_expires_at),
-    run_id: row.run_id,
-    claimed_by: row.claimed_by,
-    last_error: row.last_error,
-    result: row.result === null ? null : (JSON.parse(row.result) as unknown),
-    created_at: new Date(row.created_at).toISOString(),
-    updated_at: new Date(row.updated_at).toISOString(),
-  };
-}
