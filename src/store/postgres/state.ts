@@ -4,32 +4,12 @@
  * writers of one key — on any node — are serialised, including the first two writers of a key that does not exist
  * yet (which `FOR UPDATE` could not serialise: there is no row to lock); a compare-and-set cannot lose an update.
  */
-import { StoreError } from '../errors.ts';
 import type { JobActivity, StateEntry, StateLogEntry, StateWrite, StateWriteResult } from '../coordination-types.ts';
 import { ADVISORY_NAMESPACE } from './advisory.ts';
 import type { Db } from './connection.ts';
-import { pgText, toIso, toIsoOrNull, toMs } from './rows.ts';
+import { STATE_COLUMNS, checkLimit, checkWrite, entryOf, logEntryOf, type StateLogRow, type StateRow } from '../state-rows.ts';
+import { pgText, toIsoOrNull, toMs } from './rows.ts';
 
-interface StateRow {
-  key: string;
-  value: string;
-  version: number;
-  updated_at: number;
-  updated_by_job: string | null;
-  updated_by_run: string | null;
-}
-
-interface StateLogRow {
-  key: string;
-  version: number;
-  value: string | null;
-  size_bytes: number;
-  job: string | null;
-  run_id: string | null;
-  at: number;
-}
-
-const STATE_COLUMNS = `key, value, version, updated_at, updated_by_job, updated_by_run`;
 const LOCK_KEY = `SELECT pg_advisory_xact_lock(${ADVISORY_NAMESPACE.state}, hashtext($1::text))`;
 const SELECT_STATE = `SELECT ${STATE_COLUMNS} FROM state WHERE key = $1`;
 const SELECT_VERSION = `SELECT version FROM state WHERE key = $1`;
@@ -72,16 +52,7 @@ export async function writeStateRows(db: Db, write: StateWrite): Promise<StateWr
 
 export async function listStateLogRows(db: Db, key: string, limit: number): Promise<StateLogEntry[]> {
   checkLimit(limit);
-  return (await db.query<StateLogRow>(SELECT_LOG, [key, limit])).rows.map((row) => ({
-    key: row.key,
-    version: row.version,
-    value: row.value === null ? null : (JSON.parse(row.value) as unknown),
-    value_kept: row.value !== null,
-    size_bytes: row.size_bytes,
-    job: row.job,
-    run_id: row.run_id,
-    at: toIso(row.at),
-  }));
+  return (await db.query<StateLogRow>(SELECT_LOG, [key, limit])).rows.map(logEntryOf);
 }
 
 export async function listStateKeyRows(db: Db, limit: number): Promise<Array<Omit<StateEntry, 'value'>>> {
@@ -103,32 +74,3 @@ export async function setQueuedDegradedRow(db: Db, runId: string, degraded: stri
   return (await db.query(SET_QUEUED_DEGRADED, [pgText(degraded), runId])).rowCount === 1;
 }
 
-function entryOf(row: Omit<StateRow, 'value'>): Omit<StateEntry, 'value'> {
-  return {
-    key: row.key,
-    version: row.version,
-    updated_at: toIso(row.updated_at),
-    updated_by_job: row.updated_by_job,
-    updated_by_run: row.updated_by_run,
-  };
-}
-
-/** Guards what TypeScript cannot, as the SQLite dialect does. */
-function checkWrite(write: StateWrite): void {
-  if (write.key === '') throw new StoreError('invalid_argument', 'a state key must not be empty');
-  if (write.expect_version != null && (!Number.isInteger(write.expect_version) || write.expect_version < 0)) {
-    throw new StoreError('invalid_argument', `expect_version must be a whole number of 0 or more, got ${write.expect_version}`);
-  }
-  if (!Number.isInteger(write.log_keep) || write.log_keep < 1) {
-    throw new StoreError('invalid_argument', `log_keep must be a whole number of 1 or more, got ${write.log_keep}`);
-  }
-  try {
-    JSON.parse(write.value_json);
-  } catch {
-    throw new StoreError('invalid_argument', `the value of state key ${write.key} is not JSON text`);
-  }
-}
-
-function checkLimit(limit: number): void {
-  if (!Number.isInteger(limit) || limit < 0) throw new StoreError('invalid_argument', `limit must be a non-negative integer, got ${limit}`);
-}

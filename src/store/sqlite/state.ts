@@ -2,31 +2,11 @@
  * Shared state, its audit log, and the run facts upstream freshness reads (migration 5). Synchronous steps; the store
  * runs each write inside one IMMEDIATE transaction (store-coordination.ts), which is what serialises writers.
  */
-import { StoreError } from '../errors.ts';
 import type { JobActivity, StateEntry, StateLogEntry, StateWrite, StateWriteResult } from '../coordination-types.ts';
 import type { StatementCache } from './connection.ts';
-import { toIso, toIsoOrNull, toMs } from './rows.ts';
+import { STATE_COLUMNS, checkLimit, checkWrite, entryOf, logEntryOf, type StateLogRow, type StateRow } from '../state-rows.ts';
+import { toIsoOrNull, toMs } from './rows.ts';
 
-interface StateRow {
-  key: string;
-  value: string;
-  version: number;
-  updated_at: number;
-  updated_by_job: string | null;
-  updated_by_run: string | null;
-}
-
-interface StateLogRow {
-  key: string;
-  version: number;
-  value: string | null;
-  size_bytes: number;
-  job: string | null;
-  run_id: string | null;
-  at: number;
-}
-
-const STATE_COLUMNS = `key, value, version, updated_at, updated_by_job, updated_by_run`;
 const SELECT_STATE = `SELECT ${STATE_COLUMNS} FROM state WHERE key = ?`;
 const SELECT_VERSION = `SELECT version FROM state WHERE key = ?`;
 const LIST_KEYS = `SELECT key, version, updated_at, updated_by_job, updated_by_run FROM state ORDER BY key LIMIT ?`;
@@ -68,16 +48,7 @@ export function writeStateRows(sql: StatementCache, write: StateWrite): StateWri
 
 export function listStateLogRows(sql: StatementCache, key: string, limit: number): StateLogEntry[] {
   checkLimit(limit);
-  return sql.get<[string, number], StateLogRow>(SELECT_LOG).all(key, limit).map((row) => ({
-    key: row.key,
-    version: row.version,
-    value: row.value === null ? null : (JSON.parse(row.value) as unknown),
-    value_kept: row.value !== null,
-    size_bytes: row.size_bytes,
-    job: row.job,
-    run_id: row.run_id,
-    at: toIso(row.at),
-  }));
+  return sql.get<[string, number], StateLogRow>(SELECT_LOG).all(key, limit).map(logEntryOf);
 }
 
 export function listStateKeyRows(sql: StatementCache, limit: number): Array<Omit<StateEntry, 'value'>> {
@@ -98,32 +69,3 @@ export function setQueuedDegradedRow(sql: StatementCache, runId: string, degrade
   return sql.get<[string | null, string]>(SET_QUEUED_DEGRADED).run(degraded, runId).changes === 1;
 }
 
-function entryOf(row: Omit<StateRow, 'value'>): Omit<StateEntry, 'value'> {
-  return {
-    key: row.key,
-    version: row.version,
-    updated_at: toIso(row.updated_at),
-    updated_by_job: row.updated_by_job,
-    updated_by_run: row.updated_by_run,
-  };
-}
-
-/** Guards what TypeScript cannot: the steward validates for users; this keeps the table sane for any caller. */
-function checkWrite(write: StateWrite): void {
-  if (write.key === '') throw new StoreError('invalid_argument', 'a state key must not be empty');
-  if (write.expect_version != null && (!Number.isInteger(write.expect_version) || write.expect_version < 0)) {
-    throw new StoreError('invalid_argument', `expect_version must be a whole number of 0 or more, got ${write.expect_version}`);
-  }
-  if (!Number.isInteger(write.log_keep) || write.log_keep < 1) {
-    throw new StoreError('invalid_argument', `log_keep must be a whole number of 1 or more, got ${write.log_keep}`);
-  }
-  try {
-    JSON.parse(write.value_json);
-  } catch {
-    throw new StoreError('invalid_argument', `the value of state key ${write.key} is not JSON text`);
-  }
-}
-
-function checkLimit(limit: number): void {
-  if (!Number.isInteger(limit) || limit < 0) throw new StoreError('invalid_argument', `limit must be a non-negative integer, got ${limit}`);
-}
