@@ -25,6 +25,8 @@ export interface IncidentDeskDeps {
   store: Store;
   logger: Logger;
   config: () => ResolvedConfig;
+  /** Whether this node sends reminders (the cluster's leader: one reminder, not one per node). Always when absent. */
+  leading?: () => boolean;
   now?: () => number;
 }
 
@@ -96,7 +98,7 @@ export class IncidentDesk {
   /** Queues a renotification for every open incident due one, and arms the timer for the next. */
   async renotifyDue(): Promise<void> {
     const every = this.#deps.config().alerts.renotifyMs;
-    if (every === null) return this.#renotify.cancel();
+    if (every === null || this.#deps.leading?.() === false) return this.#renotify.cancel();
     try {
       const now = this.#now();
       let next: number | null = null;

@@ -32,6 +32,11 @@ export interface OutboxDeps {
   logger: Logger;
   config: () => ResolvedConfig;
   incidents: IncidentDesk;
+  /**
+   * Whether this node sends (the cluster's leader, so each notification goes out once; always when absent). A node
+   * that starts leading calls drain().
+   */
+  leading?: () => boolean;
   now?: () => number;
   /** The first retry's wait (doubling from there); OUTBOX.backoff by default. Tests shorten it. */
   backoffMs?: number;
@@ -83,7 +88,7 @@ export class OutboxSender {
    * draining goes round again. Entries of a channel whose lane is busy wait for it: the lane drains again when done.
    */
   drain(): Promise<void> {
-    if (this.#stopping) return Promise.resolve();
+    if (this.#stopping || this.#deps.leading?.() === false) return Promise.resolve();
     if (this.#draining) {
       this.#again = true;
       return this.#draining;

@@ -40,6 +40,8 @@ export interface PartsContext {
   limits: RunLimitSupport;
   runTokens: RunTokens;
   eventHub: EventHub;
+  /** Whether this node leads its cluster now (always on SQLite): it fires schedules, starts services, sends alerts. */
+  leading: () => boolean;
   procRoot?: string;
 }
 
@@ -85,6 +87,7 @@ export function composeParts(ctx: PartsContext): DaemonParts {
     probe: host,
     logger,
     node: initial.node,
+    pinning: !sameHost,
     jobs: () => config().jobs,
     maxConcurrentRuns: () => config().limits.maxConcurrentRuns,
     sameHost,
@@ -102,7 +105,7 @@ export function composeParts(ctx: PartsContext): DaemonParts {
       degradeStart: (job) => containment!.degradeStart(job),
     },
   });
-  const scheduler = new Scheduler({ store, dispatcher, logger, jobs: () => config().jobs, startedAtMs: ctx.startedAtMs });
+  const scheduler = new Scheduler({ store, dispatcher, logger, jobs: () => config().jobs, startedAtMs: ctx.startedAtMs, leading: ctx.leading });
   const watching = new Watching({
     store,
     logger,
@@ -112,6 +115,7 @@ export function composeParts(ctx: PartsContext): DaemonParts {
     cancelRun: (runId, reason) => dispatcher.cancel(runId, reason),
     baseUrl: ctx.url,
     procRoot: ctx.procRoot,
+    leading: ctx.leading,
   });
   const coordination = new Coordination({ store, probe: host, sameHost, node: initial.node, pidStart: ctx.pidStart, jobs: () => config().jobs });
   containment = new Containment({
@@ -125,7 +129,7 @@ export function composeParts(ctx: PartsContext): DaemonParts {
     upstream: (job) => coordination.judge(job),
   });
   tasks = new Tasks({ store, logger, config, dispatcher, url: ctx.url, incidents: watching.incidents });
-  const services = new ServiceSupervisor({ store, dispatcher, logger, jobs: () => config().jobs, incidents: watching.incidents, tails });
+  const services = new ServiceSupervisor({ store, dispatcher, logger, jobs: () => config().jobs, incidents: watching.incidents, tails, leading: ctx.leading });
   connectEvents(ctx.eventHub, { runs: dispatcher.events, incidents: watching.incidents.events });
   const pings = publishingIntake(watching.checks, ctx.eventHub);
   return { logs, tails, dispatcher, scheduler, watching, coordination, containment, tasks, services, pings };

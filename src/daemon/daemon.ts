@@ -20,7 +20,8 @@ import { iso } from '../util/time.ts';
 import type { Logger } from '../util/logger.ts';
 import { ensureApiToken } from './api-token.ts';
 import { prune, waitForRunEnd } from './housekeeping.ts';
-import { acquireInstanceLock } from './instance-lock.ts';
+import { connectClusterDuty, createMembership } from './cluster-duty.ts';
+import type { Membership, NodeView } from '../cluster/membership.ts';
 import { describeGaps, notYetEnforced } from './feature-gaps.ts';
 import { HostProcesses } from '../scheduler/host-processes.ts';
 import { detectRunCgroups, type RunCgroups } from '../runner/cgroup.ts';
@@ -87,7 +88,9 @@ export class Daemon implements ControlPlane {
   private readonly pingIntake: PingIntake;
   private token = '';
   private server: RunningServer | null = null;
-  private releaseInstance: (() => Promise<void>) | null = null;
+  /** This node among the daemons sharing the store: the only one on SQLite, one of several on PostgreSQL. */
+  private readonly membership: Membership;
+  private disconnectDuty: (() => void) | null = null;
   private pruneTimer: NodeJS.Timeout | null = null;
   /** systemd's notify socket (READY=1, the watchdog), when systemd started the daemon with one (sd-notify.ts). */
   private systemd: SystemdNotify | null = null;
@@ -129,6 +132,7 @@ export class Daemon implements ControlPlane {
       limits,
       runTokens: this.runTokens,
       eventHub: this.eventHub,
+      leading: () => this.membership.leading,
       procRoot: options.procRoot,
     });
     this.logs = parts.logs;
@@ -140,6 +144,19 @@ export class Daemon implements ControlPlane {
     this.tasks = parts.tasks;
     this.services = parts.services;
     this.pingIntake = parts.pings;
+    this.membership = createMembership({
+      config: options.config,
+      store,
+      host,
+      logger: this.logger,
+      pidStart,
+      running: () => this.dispatcher.activeCount,
+      jobs: () => this.current.jobs,
+      onReaped: () => {
+        this.scheduler.wake();
+        void this.services.ensureAllRunning();
+      },
+    });
   }
 
   /** Opens the state, recovers what a previous daemon left running, listens, and starts scheduling. */
@@ -170,7 +187,7 @@ export class Daemon implements ControlPlane {
     // First, so no run inherits NOTIFY_SOCKET (sd-notify.ts says why).
     this.systemd = startSystemdNotify({ logger: this.logger, health: { state: () => this.state, lastSchedulerTickAt: () => this.scheduler.lastTickAt } });
     await this.store.migrate();
-    this.releaseInstance = await acquireInstanceLock(this.store, this.host, config, this.pidStart);
+    await this.membership.start();
     this.token = await ensureApiToken(config.stateDir, config.http.token);
     const recovered = await recoverRuns({
       store: this.store,
@@ -178,6 +195,7 @@ export class Daemon implements ControlPlane {
       logger: this.logger,
       node: config.node,
       jobs: config.jobs,
+      ownRunsOnly: config.store.kind !== 'sqlite',
       killMarked: (run, graceMs) => this.host.killMarked(run.id, run.pid, graceMs),
     });
     const gaps = [...notYetEnforced(config), ...unenforcedLimits(Object.values(config.jobs), this.limits)];
@@ -193,6 +211,15 @@ export class Daemon implements ControlPlane {
     await this.scheduler.start();
     await this.services.start();
     await this.tasks.start();
+    this.disconnectDuty = connectClusterDuty(this.membership, {
+      config: () => this.current,
+      scheduler: this.scheduler,
+      dispatcher: this.dispatcher,
+      services: this.services,
+      watching: this.watching,
+      tasks: this.tasks,
+      logger: this.logger,
+    });
     this.state = 'running';
     this.systemd?.ready(`running ${Object.keys(config.jobs).length} jobs; API on ${this.url()}`);
     this.logger.info(
@@ -233,6 +260,7 @@ export class Daemon implements ControlPlane {
       this.state = 'stopping';
       this.systemd?.stopping();
       if (this.pruneTimer) clearInterval(this.pruneTimer);
+      this.disconnectDuty?.();
       this.services.stop();
       await this.scheduler.stop();
       await this.tasks.stop();
@@ -241,7 +269,8 @@ export class Daemon implements ControlPlane {
       if (this.runtimeRecord) await removeRuntimeRecord(this.runtimeRecord, process.pid);
       await this.server?.close();
       await this.logs.close();
-      await this.releaseInstance?.();
+      // Last: the others take over this node's duties once it has nothing left running.
+      await this.membership.stop();
       healthOf(this.store)?.stop();
       await this.store.close();
       this.state = 'stopped';
@@ -274,10 +303,14 @@ export class Daemon implements ControlPlane {
       version: VERSION,
       started_at: iso(this.startedAt),
       node: this.current.node,
-      leader: true,
+      leader: this.membership.leading,
       config_file: this.current.configPath,
       config_read_at: iso(this.configReadAt),
     };
+  }
+
+  clusterNodes(): NodeView[] {
+    return this.membership.nodes();
   }
 
   apiToken(): string {

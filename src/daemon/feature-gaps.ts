@@ -9,10 +9,9 @@ export function notYetEnforced(config: ResolvedConfig): string[] {
   const gaps: string[] = [];
   for (const job of Object.values(config.jobs)) {
     const at = (key: string) => `jobs.${job.name}.${key}`;
-    if (job.node !== null) gaps.push(at('node'));
+    // Pinning picks one of several nodes; one SQLite file has one node, which runs everything.
+    if (job.node !== null && config.store.kind === 'sqlite') gaps.push(at('node'));
   }
-  // PostgreSQL needs no entry: one daemon per database works like one on SQLite, and a second is refused at start
-  // (instance-lock.ts) until leader election and run claims land (docs/scale-out.md).
   return gaps;
 }
 

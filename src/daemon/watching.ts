@@ -38,6 +38,8 @@ export interface WatchingDeps {
   baseUrl: () => string;
   /** The /proc to scan for duplicate workers (tests use fixture trees). */
   procRoot?: string;
+  /** Whether this node sends notifications and reminders (the cluster's leader; always on SQLite). */
+  leading?: () => boolean;
 }
 
 export class Watching {
@@ -55,8 +57,8 @@ export class Watching {
   constructor(deps: WatchingDeps) {
     this.#deps = deps;
     const { store, logger, config } = deps;
-    this.incidents = new IncidentDesk({ store, logger, config });
-    this.outbox = new OutboxSender({ store, logger, config, incidents: this.incidents });
+    this.incidents = new IncidentDesk({ store, logger, config, leading: deps.leading });
+    this.outbox = new OutboxSender({ store, logger, config, incidents: this.incidents, leading: deps.leading });
     this.checks = new CheckWatcher({ store, logger, config, incidents: this.incidents });
     this.#runs = new RunWatch({ store, events: deps.events, checks: this.checks, incidents: this.incidents, tails: deps.tails, logger, config });
     this.stalls = new StallWatcher({
@@ -113,6 +115,15 @@ export class Watching {
     await this.incidents.start();
     this.outbox.start();
     this.#selfPing.start();
+  }
+
+  /**
+   * This node has just become the cluster's leader: it sends what is due, and reminders. Also its fallback poll while
+   * it leads, for notifications other nodes queued (their incidents open where their runs end).
+   */
+  async lead(): Promise<void> {
+    await this.incidents.renotifyDue();
+    await this.outbox.drain();
   }
 
   async reload(): Promise<void> {

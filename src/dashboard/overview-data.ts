@@ -48,7 +48,7 @@ const HELD = new Set(['paused', 'halted', 'breaker_open', 'crash_loop']);
 export async function buildOverview(plane: ControlPlane, nowMs: number): Promise<Overview> {
   const config = plane.config();
   const store = sharingJobRuns(plane.store);
-  const status = await buildStatus({ config, store, daemon: plane.daemonInfo(), baseUrl: plane.url(), now: nowMs });
+  const status = await buildStatus({ config, store, daemon: plane.daemonInfo(), baseUrl: plane.url(), nodes: plane.clusterNodes?.(), now: nowMs });
   const jobChecks = new Map(status.checks.filter((c) => c.origin === 'job').map((c) => [c.name, c]));
   // The same call buildStatus made (shared below): each job's newest runs, for its strip.
   const summaries = await store.jobRunSummaries(

@@ -105,7 +105,7 @@ export function dashboardRoutes(plane: ControlPlane): Hono {
     const size = DASHBOARD.history_page;
     // Newest first by id; a page is a window of the newest (page × size + 1): history is capped per job (keep_runs).
     const window = await plane.store.listRuns({ job: job.name, limit: pageNo * size + 1, ...(statuses ? { statuses } : {}) });
-    const status = await buildStatus({ config: plane.config(), store: plane.store, daemon: plane.daemonInfo(), baseUrl: plane.url() });
+    const status = await buildStatus({ config: plane.config(), store: plane.store, daemon: plane.daemonInfo(), baseUrl: plane.url(), nodes: plane.clusterNodes?.() });
     const running = (await plane.store.listRuns({ job: job.name, statuses: ['running'], limit: 1 }))[0] ?? null;
     const jobStatus = status.jobs.find((j) => j.name === job.name)!;
     const check = status.checks.find((ch) => ch.origin === 'job' && ch.name === job.name) ?? null;

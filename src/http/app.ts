@@ -150,7 +150,7 @@ function requireTokenForWrites(plane: ControlPlane): MiddlewareHandler {
 }
 
 async function statusOf(plane: ControlPlane) {
-  return buildStatus({ config: plane.config(), store: plane.store, daemon: plane.daemonInfo(), baseUrl: plane.url() });
+  return buildStatus({ config: plane.config(), store: plane.store, daemon: plane.daemonInfo(), baseUrl: plane.url(), nodes: plane.clusterNodes?.() });
 }
 
 function knownJob(plane: ControlPlane, name: string): string {

@@ -1,3 +1,4 @@
+import type { NodeView } from '../cluster/membership.ts';
 import type { ResolvedConfig } from '../config/types.ts';
 import type { Incident, Run, Store } from '../store/types.ts';
 import type { DaemonInfo } from '../status/build-status.ts';
@@ -19,6 +20,8 @@ export interface ControlPlane {
   url(): string;
   readonly store: Store;
   daemonInfo(): DaemonInfo;
+  /** The cluster's nodes as last seen (PostgreSQL); absent or empty: this daemon is the only node. */
+  clusterNodes?(): NodeView[];
   /** Asks for a start now; resolves with the run as recorded (running, queued or skipped). */
   trigger(job: string, trigger: 'manual' | 'api'): Promise<Run>;
   setPaused(job: string, paused: boolean): Promise<void>;

@@ -36,6 +36,11 @@ export interface DispatcherDeps {
   probe: ProcessProbe;
   logger: Logger;
   node: string;
+  /**
+   * Several nodes share the store: a job pinned to another node (`jobs.X.node`) is queued for that node rather than
+   * started here, and this node leaves that job's queued runs alone.
+   */
+  pinning?: boolean;
   /** The current job definitions (they change on reload; running runs keep the definition they started with). */
   jobs: () => Readonly<Record<string, JobConfig>>;
   maxConcurrentRuns: () => number;

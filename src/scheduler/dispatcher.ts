@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import type { JobConfig } from '../config/types.ts';
 import type { LockRequest, NewRun, Run, RunEnd, StartRunResult } from '../store/types.ts';
-import { StoreError } from '../store/errors.ts';
+import { isStoreError, StoreError } from '../store/errors.ts';
 import { newRunId } from '../util/ids.ts';
 import { iso } from '../util/time.ts';
 import { isHolderAlive } from './holder-liveness.ts';
@@ -77,10 +77,35 @@ export class Dispatcher {
     const blocked = await this.policy.blockStart(job, req.trigger, state);
     if (blocked !== null) return this.skip(run, blocked);
     run.degraded = (await this.policy.degradeStart?.(job)) ?? null;
+    if (this.pinnedElsewhere(job)) return this.queueForItsNode(job, run);
     if (!this.accepting || this.atCapacity()) return this.queue(run);
     const refused = await this.memoryRefusal(job.name);
     if (refused !== null) return this.queue(run); // waits for memory instead of starting into the OOM killer
     return this.startFresh(job, run, req.lockKey);
+  }
+
+  /** A job pinned to another node (`jobs.X.node`, several nodes only) runs there, never here. */
+  private pinnedElsewhere(job: JobConfig): boolean {
+    return this.deps.pinning === true && job.node !== null && job.node !== this.deps.node;
+  }
+
+  /**
+   * Hands a start to the node the job is pinned to, through the queue (it wakes on the queued run). Its overlap policy
+   * is applied here against the job lock, which every node shares: a run of it anywhere makes `skip` skip. `replace`
+   * cannot kill a process on another machine, so it queues behind the running one.
+   */
+  private async queueForItsNode(job: JobConfig, run: NewRun): Promise<Run> {
+    const held = await this.deps.store.getLock(JOB_LOCK_PREFIX + job.name);
+    if (held !== null && job.overlap === 'skip') return this.skip(run, 'overlap');
+    return this.queue(run);
+  }
+
+  /**
+   * This node was declared dead while it was away and its runs were given to others (src/cluster/): what it still
+   * runs of them is killed. The store no longer lets it record their ends; they are recorded `lost` already.
+   */
+  abandonAll(reason: string): void {
+    for (const active of this.active.values()) active.controller.abort(reason);
   }
 
   /** Queues a start for later (a service's restart after its backoff); the scheduler wakes for it. */
@@ -217,6 +242,8 @@ export class Dispatcher {
       if (!this.accepting || this.atCapacity()) return;
       // Its job lock is held here (task runs hold locks of their own, not the job's): no use trying now.
       if ([...this.active.values()].some((a) => a.run.job === run.job && a.run.trigger !== 'task')) continue;
+      const job = this.deps.jobs()[run.job];
+      if (job !== undefined && this.pinnedElsewhere(job)) continue;
       await this.startQueued(run);
     }
   }
@@ -316,6 +343,12 @@ export class Dispatcher {
       const queuedRetry = retry === null ? null : await this.deps.store.getRun(retry.id).catch(() => null);
       this.events.emit('run:ended', ended, queuedRetry);
     } catch (error) {
+      if (isStoreError(error, 'not_running')) {
+        // Declared lost meanwhile (this node was cut off or stopped past cluster.dead_after): it was retried elsewhere
+        // and its record stays `lost`; this node's view of it does not count.
+        this.deps.logger.warn({ job: job.name, run: run.id }, 'run was taken from this node while it was away: its end here is not recorded');
+        return;
+      }
       // The run stays `running` in the store; the next daemon start recovers it as lost, so nothing is silently lost.
       this.deps.logger.error({ err: error, run: run.id }, 'could not record the end of a run');
     }

@@ -17,6 +17,8 @@ export interface RecoveryDeps {
   jobs: Readonly<Record<string, JobConfig>>;
   /** Kills every process carrying the run's marker (TERM, a short grace, KILL); resolves with how many survived. */
   killMarked: (run: Run, killGraceMs: number) => Promise<number>;
+  /** Several nodes share the store: recover only the runs this node's name left running. */
+  ownRunsOnly?: boolean;
   now?: () => number;
 }
 
@@ -44,9 +46,9 @@ const PRE_EXEC_RESCAN_MS = 250;
  * `exec` (cron owns those) — is retried once, free of charge, per the retry policy. Its lock goes with it.
  */
 export async function recoverRuns(deps: RecoveryDeps): Promise<RecoveryReport> {
-  const now = deps.now ?? Date.now;
   const report: RecoveryReport = { lost: [], retried: 0, stillHeld: 0 };
-  const running = await deps.store.listRuns({ statuses: ['running'], limit: 100_000 });
+  // In a cluster the others' runs are theirs (a dead node's are reaped by the leader, src/cluster/node-reaper.ts).
+  const running = await deps.store.listRuns({ statuses: ['running'], limit: 100_000, ...(deps.ownRunsOnly ? { node: deps.node } : {}) });
   // A run's holder is whichever lock names it: the job lock, or an `exec` without --lock's lock of its own. Named locks
   // (`lock()`, `nightshift lock`) a run took name the run too, but their holder is not its supervisor: left out.
   const holders = new Map(
@@ -62,44 +64,57 @@ export async function recoverRuns(deps: RecoveryDeps): Promise<RecoveryReport> {
     }
     const job = deps.jobs[run.job];
     await killLeftovers(deps, run, Math.min(job?.killGraceMs ?? RECOVERY_KILL_GRACE_MS, RECOVERY_KILL_GRACE_MS));
-    const end = { status: 'lost', reason: 'daemon_restart', exit_code: null, signal: null, ended_at: iso(now()) } as const;
-    let retry: NewRun | null = null;
-    // exec runs belong to cron, services to their supervisor, task runs to their queue (the task goes back when the
-    // task service starts); everything else is retried per its policy.
-    if (job && run.trigger !== 'exec' && run.trigger !== 'task' && job.kind !== 'service') {
-      const decision = decideRetry(job.retries, run, end, await deps.store.countLostInChain(run.chain_id));
-      if (decision.retry) {
-        retry = {
-          id: newRunId(now()),
-          job: run.job,
-          attempt: run.attempt + 1,
-          chain_id: run.chain_id,
-          trigger: 'retry',
-          scheduled_at: iso(now() + decision.delayMs),
-          node: deps.node,
-        };
-      }
-    }
-    let lost: Run;
-    try {
-      lost = await deps.store.finishRun(run.id, end, retry);
-    } catch (error) {
-      // Its holder recorded the end between our read and now (an exec finishing): nothing was lost.
-      if (error instanceof StoreError && error.code === 'not_running') continue;
-      throw error;
-    }
-    report.lost.push(lost);
-    if (retry) report.retried += 1;
-    deps.logger.warn({ job: run.job, run: run.id, retry: retry?.id ?? null }, 'run was left running by a dead supervisor: marked lost');
+    const lost = await loseRun(deps, run, 'daemon_restart');
+    if (lost === null) continue;
+    report.lost.push(lost.run);
+    if (lost.retried) report.retried += 1;
   }
   return report;
+}
+
+export type LoseRunDeps = Pick<RecoveryDeps, 'store' | 'logger' | 'node' | 'jobs' | 'now'>;
+
+/**
+ * Marks a running run whose supervisor is gone `lost` with `reason` and — unless it came from `exec` (cron owns those),
+ * a service (its supervisor restarts it) or a task (its queue retries the task) — queues its retry, free of charge, per
+ * the job's retry policy; its locks go with it. Null when its supervisor recorded its end first after all.
+ */
+export async function loseRun(deps: LoseRunDeps, run: Run, reason: 'daemon_restart' | 'node_lost'): Promise<{ run: Run; retried: boolean } | null> {
+  const now = deps.now ?? Date.now;
+  const end = { status: 'lost', reason, exit_code: null, signal: null, ended_at: iso(now()) } as const;
+  const job = deps.jobs[run.job];
+  let retry: NewRun | null = null;
+  if (job && run.trigger !== 'exec' && run.trigger !== 'task' && job.kind !== 'service') {
+    const decision = decideRetry(job.retries, run, end, await deps.store.countLostInChain(run.chain_id));
+    if (decision.retry) {
+      retry = {
+        id: newRunId(now()),
+        job: run.job,
+        attempt: run.attempt + 1,
+        chain_id: run.chain_id,
+        trigger: 'retry',
+        scheduled_at: iso(now() + decision.delayMs),
+        node: deps.node,
+      };
+    }
+  }
+  let lost: Run;
+  try {
+    lost = await deps.store.finishRun(run.id, end, retry);
+  } catch (error) {
+    if (error instanceof StoreError && error.code === 'not_running') return null;
+    throw error;
+  }
+  const why = reason === 'node_lost' ? `its node ${run.node} stopped heartbeating` : 'it was left running by a dead supervisor';
+  deps.logger.warn({ job: run.job, run: run.id, node: run.node, retry: retry?.id ?? null }, `run marked lost: ${why}`);
+  return { run: lost, retried: retry !== null };
 }
 
 /**
  * Kills what a dead supervisor left of `run` before the run is marked lost and its job may start again: rounds of
  * TERM/grace/KILL until nothing survives (or MAX_KILL_ROUNDS), plus one more look for a child caught mid-spawn.
  */
-async function killLeftovers(deps: RecoveryDeps, run: Run, graceMs: number): Promise<void> {
+export async function killLeftovers(deps: Pick<RecoveryDeps, 'killMarked' | 'logger'>, run: Run, graceMs: number): Promise<void> {
   let survivors = await deps.killMarked(run, graceMs);
   if (run.pid === null) {
     await sleep(PRE_EXEC_RESCAN_MS);

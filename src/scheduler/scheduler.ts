@@ -1,5 +1,6 @@
 import type { JobConfig } from '../config/types.ts';
 import type { Store } from '../store/types.ts';
+import { isStoreError } from '../store/errors.ts';
 import type { Logger } from '../util/logger.ts';
 import { iso } from '../util/time.ts';
 import type { Dispatcher } from './dispatcher.ts';
@@ -22,6 +23,11 @@ export interface SchedulerDeps {
   jobs: () => Readonly<Record<string, JobConfig>>;
   /** When this daemon started: fires before it happened while nobody was scheduling. */
   startedAtMs: number;
+  /**
+   * Whether this node fires schedules now (the cluster's leader; always on SQLite). A node that does not lead still
+   * ticks: it starts the queued runs that are due.
+   */
+  leading?: () => boolean;
   now?: () => number;
 }
 
@@ -50,26 +56,46 @@ export class Scheduler {
   /** Ticks failed in a row (a store outage fails one every second for a per-second job): logged once per spell. */
   private failedTicks = 0;
   private stopped = false;
+  /** Fires before this were while this scheduler was not firing: handled by `catch_up`, not run as on time. */
+  private firingSinceMs: number;
   /** When the loop last ran, for the daemon's own health check. */
   lastTickAt = Date.now();
 
   constructor(deps: SchedulerDeps) {
     this.deps = deps;
     this.now = deps.now ?? Date.now;
+    this.firingSinceMs = deps.startedAtMs;
   }
 
   async start(): Promise<void> {
+    await this.readCursors();
+    this.syncTimelines();
+    // A run that ends may have queued a retry due sooner than the armed timer: re-arm on every new queued run.
+    this.deps.dispatcher.events.on('run:ended', this.onRunsChanged);
+    this.deps.dispatcher.events.on('run:queued', this.onRunsChanged);
+    await this.tick();
+  }
+
+  /**
+   * This node has just become the cluster's leader: the fire cursors are read again (the last leader moved them), and
+   * fires from `sinceMs` on count as on time — the failover bound, so a fire the dead leader could not run in time runs
+   * now; earlier ones are `catch_up`'s.
+   */
+  async lead(sinceMs: number): Promise<void> {
+    await this.ticking;
+    this.firingSinceMs = sinceMs;
+    this.cursors.clear();
+    await this.readCursors();
+    this.wake();
+  }
+
+  private async readCursors(): Promise<void> {
     const states = new Map((await this.deps.store.listJobStates()).map((s) => [s.job, s]));
     for (const [name, job] of Object.entries(this.deps.jobs())) {
       if (!job.schedule) continue;
       const saved = states.get(name)?.last_fire_at;
       await this.adoptCursor(name, saved ? Date.parse(saved) : null);
     }
-    this.syncTimelines();
-    // A run that ends may have queued a retry due sooner than the armed timer: re-arm on every new queued run.
-    this.deps.dispatcher.events.on('run:ended', this.onRunsChanged);
-    this.deps.dispatcher.events.on('run:queued', this.onRunsChanged);
-    await this.tick();
   }
 
   private readonly onRunsChanged = (): void => this.wake();
@@ -137,9 +163,11 @@ export class Scheduler {
         const now = this.now();
         this.lastTickAt = now;
         const jobs = this.deps.jobs();
-        for (const [name, scheduled] of this.timelines) {
-          const job = jobs[name];
-          if (job) await this.fireDue(job, scheduled.timeline, now);
+        if (this.firing()) {
+          for (const [name, scheduled] of this.timelines) {
+            const job = jobs[name];
+            if (job) await this.fireDue(job, scheduled.timeline, now);
+          }
         }
         await this.deps.dispatcher.pump();
         if (this.failedTicks > 0) this.deps.logger.info({ failed_ticks: this.failedTicks }, 'scheduler ticks work again');
@@ -155,13 +183,30 @@ export class Scheduler {
     return this.ticking;
   }
 
+  private firing(): boolean {
+    return this.deps.leading?.() ?? true;
+  }
+
   private async fireDue(job: JobConfig, timeline: Timeline, now: number): Promise<void> {
+    try {
+      await this.fireDueOnce(job, timeline, now);
+    } catch (error) {
+      if (!isStoreError(error, 'fire_taken')) throw error;
+      // Another node recorded this fire (it led a moment ago, or still thinks it does): it is done, once. The stored
+      // cursor says how far; this scheduler goes on from there.
+      this.deps.logger.info({ job: job.name }, `a fire of ${job.name} was already recorded by another node; going on from the stored cursor`);
+      this.unsure.add(job.name);
+      await this.resyncCursor(job.name);
+    }
+  }
+
+  private async fireDueOnce(job: JobConfig, timeline: Timeline, now: number): Promise<void> {
     await this.resyncCursor(job.name);
     const cursor = this.cursors.get(job.name) ?? now;
     const { fires, total, capped } = timeline.firesBetween(cursor, now, MAX_MISSED_RECORDS + 1);
     const latest = fires.at(-1);
     if (latest === undefined) return;
-    const onTime = latest >= this.deps.startedAtMs && now - latest <= ON_TIME_TOLERANCE_MS;
+    const onTime = latest >= this.firingSinceMs && now - latest <= ON_TIME_TOLERANCE_MS;
     const trigger = onTime ? 'schedule' : job.catchUp === 'latest' ? 'catch_up' : null;
     const missed = trigger ? fires.slice(0, -1) : fires;
     const missedTotal = total - (trigger ? 1 : 0);
@@ -203,7 +248,7 @@ export class Scheduler {
   private async arm(): Promise<void> {
     const now = this.now();
     let next = now + MAX_WAIT_MS;
-    for (const [name, scheduled] of this.timelines) {
+    for (const [name, scheduled] of this.firing() ? this.timelines : []) {
       const at = scheduled.timeline.nextAfter(Math.max(this.cursors.get(name) ?? now, now - 1));
       if (at !== null && at < next) next = at;
     }

@@ -6,6 +6,7 @@ import { iso } from '../util/time.ts';
 import { configuredChecks, viewChecks } from '../watch/check-plans.ts';
 import { heldState, type HeldState } from '../supervisor/holds.ts';
 import { checkJson, type CheckJson } from './check-json.ts';
+import type { NodeView } from '../cluster/membership.ts';
 
 /** A job's state as `status` shows it; the held ones (paused, halted, breaker_open, crash_loop) come first. */
 export type JobState = 'idle' | 'running' | 'queued' | 'backoff' | HeldState;
@@ -46,7 +47,7 @@ export interface StatusJson {
   incidents_open: number;
   /** Each configured alert channel and how its deliveries are going (a failing one is also an incident). */
   channels: ChannelStatus[];
-  nodes: Array<{ name: string; leader: boolean; last_seen_at: string; running: number }>;
+  nodes: NodeView[];
 }
 
 export interface ChannelStatus {
@@ -66,6 +67,8 @@ export interface StatusSources {
   daemon: DaemonInfo | null;
   /** Where pings go (the daemon's URL); checks' ping_url is built on it. */
   baseUrl: string;
+  /** The cluster's nodes as the daemon last saw them (several on PostgreSQL); else this daemon is the one node. */
+  nodes?: NodeView[];
   now?: number;
 }
 
@@ -120,7 +123,7 @@ export async function buildStatus(sources: StatusSources): Promise<StatusJson> {
     checks: viewChecks(await sources.store.listChecks(), configuredChecks(sources.config).plans, now).map((s) => checkJson(s, sources.baseUrl)),
     incidents_open: (await sources.store.listIncidents({ open: true, limit: 100_000 })).length,
     channels: await channelStatus(sources),
-    nodes: daemon ? [{ name: daemon.node, leader: daemon.leader, last_seen_at: iso(now), running }] : [],
+    nodes: sources.nodes ?? (daemon ? [{ name: daemon.node, leader: daemon.leader, last_seen_at: iso(now), running }] : []),
   };
 }
 

@@ -26,6 +26,11 @@ export type StoreErrorCode =
   | 'not_queued'
   /** `finishRun` / `setRunPid` on a run that is not running (it already ended, or never started). */
   | 'not_running'
+  /**
+   * A schedule fire whose record would not move the job's fire cursor forward: that fire (or a later one) was already
+   * recorded, by this node before a restart or by another node that led at the time. Nothing was written.
+   */
+  | 'fire_taken'
   /** A write broke a uniqueness or reference rule (e.g. a run id used twice). */
   | 'conflict'
   /** A caller passed a value the store cannot record (an unparsable time, a negative limit …). */

@@ -18,6 +18,7 @@ export const NOT_COPIED: Readonly<Record<string, string>> = {
   locks:
     'locks name processes of this host (the daemon, runs, `nightshift lock`); the copy is refused while any of them is alive, ' +
     'so what is left are stale holdings — and a run left running is recovered as lost by the first daemon on PostgreSQL',
+  nodes: 'the live members of a cluster on PostgreSQL; an SQLite state has none (the table is PostgreSQL-only)',
 };
 
 /** PostgreSQL allows at most 65535 parameters in one statement. */

@@ -129,6 +129,11 @@ export function newRunRow(run: NewRun, state: NewRunState): RunRow {
 }
 
 /** `end.ended_at` in ms, once `end` is known to be a final state. */
+/** The error for a fire record that would not move its job's fire cursor forward (StoreErrorCode 'fire_taken'). */
+export function fireTaken(run: NewRun): StoreError {
+  return new StoreError('fire_taken', `the ${run.scheduled_at} fire of ${run.job} was already recorded (by this node before, or by another node)`);
+}
+
 export function endedAtMs(end: RunEnd): number {
   checkEnd(end);
   return toMs(end.ended_at, 'ended_at');

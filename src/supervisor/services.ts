@@ -14,6 +14,11 @@ export interface ServiceSupervisorDeps {
   /** For the crash_loop incident and its stderr tail; without them crash loops are only logged. */
   incidents?: IncidentDesk;
   tails?: RunTails;
+  /**
+   * Whether this node starts services that run nowhere (the cluster's leader, so each runs on one node; always when
+   * absent). Every node still restarts what exits on it, through the queue any node may claim.
+   */
+  leading?: () => boolean;
   now?: () => number;
 }
 
@@ -45,11 +50,18 @@ export class ServiceSupervisor {
   }
 
   /** After a reload or a resume: start any service that is neither running nor waiting to restart. */
-  async ensureAllRunning(): Promise<void> {
-    for (const job of Object.values(this.deps.jobs())) {
-      if (job.kind === 'service') await this.ensureRunning(job);
-    }
+  ensureAllRunning(): Promise<void> {
+    // One pass at a time: two at once would both find a service not running and both start it.
+    this.ensuring = this.ensuring.catch(() => {}).then(async () => {
+      if (this.stopped || this.deps.leading?.() === false) return;
+      for (const job of Object.values(this.deps.jobs())) {
+        if (job.kind === 'service') await this.ensureRunning(job);
+      }
+    });
+    return this.ensuring;
   }
+
+  private ensuring: Promise<void> = Promise.resolve();
 
   stop(): void {
     this.stopped = true;

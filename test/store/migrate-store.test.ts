@@ -146,7 +146,7 @@ describe('nightshift migrate-store', () => {
     const report = JSON.parse(result.stdout) as { tables: Array<{ table: string; rows: number }>; skipped: Array<{ table: string }> };
     const rows = Object.fromEntries(report.tables.map((t) => [t.table, t.rows]));
     expect(rows).toMatchObject({ runs: 5, job_state: 3, checks: 3, pings: 5, incidents: 2, outbox: 4, outputs: 2, breakers: 1, tasks: 4, state: 2, state_log: 4, queue_state: 1 });
-    expect(report.skipped.map((s) => s.table).sort()).toEqual(['locks', 'schema_migrations']);
+    expect(report.skipped.map((s) => s.table).sort()).toEqual(['locks', 'nodes', 'schema_migrations']);
 
     const postgres = await open('postgres', target.url);
     const after = await readBack(postgres);

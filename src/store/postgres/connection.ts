@@ -56,6 +56,21 @@ export function createPool(url: string, options: PoolOptions = {}): pg.Pool {
 }
 
 /**
+ * One connection of its own, outside the pool, with the pool's settings: a cluster node's session holds its leader lock
+ * and LISTENs, which a pooled connection (checked out per statement) cannot (src/cluster/postgres-membership.ts).
+ */
+export function createSessionClient(url: string, applicationName: string): pg.Client {
+  return new pg.Client({
+    connectionString: url,
+    connectionTimeoutMillis: parseDuration(POSTGRES_POOL.connect_timeout),
+    statement_timeout: parseDuration(POSTGRES_POOL.statement_timeout),
+    application_name: applicationName,
+    keepAlive: true,
+    types: typeParsers,
+  });
+}
+
+/**
  * Read-only sessions, set at connection start (libpq's `options` parameter) so no statement can run before it. It goes
  * into the URL because pg lets the URL's parameters win over the config object's; a search_path given there is kept.
  */

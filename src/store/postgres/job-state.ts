@@ -13,6 +13,10 @@ const UPSERT_PAUSED = `INSERT INTO job_state (job, paused) VALUES ($1, $2)
   ON CONFLICT (job) DO UPDATE SET paused = excluded.paused`;
 const UPSERT_LAST_FIRE = `INSERT INTO job_state (job, last_fire_at) VALUES ($1, $2)
   ON CONFLICT (job) DO UPDATE SET last_fire_at = excluded.last_fire_at`;
+// Row-locked by the upsert: of two nodes recording the same fire, the second waits, then finds the cursor there.
+const ADVANCE_LAST_FIRE = `INSERT INTO job_state (job, last_fire_at) VALUES ($1, $2)
+  ON CONFLICT (job) DO UPDATE SET last_fire_at = excluded.last_fire_at
+  WHERE job_state.last_fire_at IS NULL OR job_state.last_fire_at < excluded.last_fire_at`;
 const UPSERT_HOLD = `INSERT INTO job_state (job, hold, hold_reason, hold_since) VALUES ($1, $2, $3, $4)
   ON CONFLICT (job) DO UPDATE SET hold = excluded.hold, hold_reason = excluded.hold_reason, hold_since = excluded.hold_since`;
 
@@ -31,6 +35,11 @@ export async function setPausedRow(db: Db, job: string, paused: boolean): Promis
 
 export async function setLastFireRow(db: Db, job: string, at: string): Promise<void> {
   await db.query(UPSERT_LAST_FIRE, [job, toMs(at, 'at')]);
+}
+
+/** Moves the fire cursor to `at` only forward; false (nothing written) when it is already there or beyond. */
+export async function advanceLastFireRow(db: Db, job: string, at: string): Promise<boolean> {
+  return ((await db.query(ADVANCE_LAST_FIRE, [job, toMs(at, 'at')])).rowCount ?? 0) > 0;
 }
 
 export async function setHoldRow(db: Db, job: string, hold: JobHold | null): Promise<void> {

@@ -22,7 +22,8 @@ import type {
   Store,
 } from '../types.ts';
 import { createPool, maskUrl, Rollback, transaction, translatePgError, type Db } from './connection.ts';
-import { getJobStateRow, listJobStateRows, setLastFireRow, setPausedRow } from './job-state.ts';
+import { advanceLastFireRow, getJobStateRow, listJobStateRows, setLastFireRow, setPausedRow } from './job-state.ts';
+import { fireTaken } from '../rows.ts';
 import { getLockRow, listLockRows, releaseLockRow, releaseRunLocks, renewLockRow, takeLock } from './locks.ts';
 import { applyMigrations, checkSchemaCurrent } from './migrate.ts';
 import { lockFromRow, runFromRow, toMs } from './rows.ts';
@@ -35,7 +36,7 @@ import {
   insertRunRow,
   jobRunSummaryRows,
   listRunRows,
-  lockRunRow,
+  lockQueuedRunRow,
   markQueuedRunning,
   newRunRow,
   pruneRunRows,
@@ -133,13 +134,7 @@ class PostgresStore implements Store {
     const startedMs = toMs(startedAt, 'startedAt');
     return this.#tx(async (db): Promise<StartRunResult> => {
       // The run's row stays locked to the end, so another node starting or cancelling it waits and then sees it moved.
-      const current = await lockRunRow(db, runId);
-      if (current.status !== 'queued') {
-        throw new StoreError(
-          'not_queued',
-          `run ${runId} is no longer queued (it is ${current.status}): another process started or cancelled it`,
-        );
-      }
+      await lockQueuedRunRow(db, runId);
       const taken = await takeLock(db, lock, runId, startedMs);
       if (!taken.taken) throw new Rollback<StartRunResult>({ started: false, heldBy: lockFromRow(taken.heldBy) });
       const started = await markQueuedRunning(db, runId, startedMs);
@@ -280,5 +275,5 @@ class PostgresStore implements Store {
 
 /** A fire's run and the job's fire cursor are written together (see NewRun.fire). */
 async function advanceFire(db: Db, run: NewRun): Promise<void> {
-  if (run.fire) await setLastFireRow(db, run.job, run.scheduled_at);
+  if (run.fire && !(await advanceLastFireRow(db, run.job, run.scheduled_at))) throw fireTaken(run);
 }

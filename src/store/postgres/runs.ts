@@ -17,6 +17,13 @@ const INSERT_RUN = `INSERT INTO runs (${RUN_COLUMNS}) VALUES ($1, $2, $3, $4, $5
   $14, $15, $16, $17, $18, $19, $20)`;
 const SELECT_RUN = `SELECT ${RUN_COLUMNS} FROM runs WHERE id = $1`;
 const LOCK_RUN = `SELECT status, started_at FROM runs WHERE id = $1 FOR UPDATE`;
+const LOCK_QUEUED_RUN = `SELECT status FROM runs WHERE id = $1 FOR UPDATE SKIP LOCKED`;
+/**
+ * Wakes idle nodes (src/cluster/): delivered when the inserting transaction commits. The payload names the schema, as
+ * one database may hold several nightshift schemas and NOTIFY is per database.
+ */
+export const WAKE_CHANNEL = 'nightshift_wake';
+const NOTIFY_QUEUED = `SELECT pg_notify('${WAKE_CHANNEL}', 'runs:' || current_schema())`;
 const MARK_RUNNING = `UPDATE runs SET status = 'running', started_at = $1 WHERE id = $2 AND status = 'queued'
   RETURNING ${RUN_COLUMNS}`;
 const FINISH_RUNNING = `UPDATE runs SET status = $1, reason = $2, exit_code = $3, signal = $4, ended_at = $5,
@@ -44,6 +51,11 @@ export function newRunRow(run: NewRun, state: NewRunState): RunRow {
 }
 
 export async function insertRunRow(db: Db, row: RunRow): Promise<void> {
+  await insertRow(db, row);
+  if (row.status === 'queued') await db.query(NOTIFY_QUEUED);
+}
+
+async function insertRow(db: Db, row: RunRow): Promise<void> {
   await db.query(INSERT_RUN, [
     row.id,
     row.job,
@@ -80,6 +92,21 @@ export async function lockRunRow(db: Db, id: string): Promise<{ status: string; 
   const row = (await db.query<{ status: string; started_at: number | null }>(LOCK_RUN, [id])).rows[0];
   if (row === undefined) throw new StoreError('not_found', `no run with id ${id}`);
   return row;
+}
+
+/**
+ * Claims a queued run's row for the rest of the transaction, or throws 'not_queued' at once when another node has it
+ * locked (SKIP LOCKED: nodes racing for one run never queue up behind each other) or it is no longer queued.
+ */
+export async function lockQueuedRunRow(db: Db, id: string): Promise<void> {
+  const row = (await db.query<{ status: string }>(LOCK_QUEUED_RUN, [id])).rows[0];
+  if (row === undefined) {
+    if ((await getRunRow(db, id)) === undefined) throw new StoreError('not_found', `no run with id ${id}`);
+    throw new StoreError('not_queued', `run ${id} is being started by another node`);
+  }
+  if (row.status !== 'queued') {
+    throw new StoreError('not_queued', `run ${id} is no longer queued (it is ${row.status}): another process started or cancelled it`);
+  }
 }
 
 /** queued → running; the updated row, or undefined when the run was not queued (nothing written). */

@@ -13,6 +13,7 @@
  *   row and re-checks the fence on its newest version, so a late complete and a reap or a new claim of the same task
  *   are ordered, never interleaved. Only a refused step reads the row again, to say why.
  */
+import { WAKE_CHANNEL } from './runs.ts';
 import { StoreError } from '../errors.ts';
 import type {
   ClaimRequest,
@@ -82,6 +83,8 @@ const PAUSE = `INSERT INTO queue_state (queue, paused_until, pause_reason) VALUE
   ON CONFLICT (queue) DO UPDATE SET paused_until = excluded.paused_until, pause_reason = excluded.pause_reason
   WHERE queue_state.paused_until IS NULL OR queue_state.paused_until < excluded.paused_until`;
 const PRUNE_DONE = `DELETE FROM tasks WHERE state = 'done' AND updated_at < $1`;
+/** Wakes the task drivers of idle nodes (src/cluster/), like a queued run does (runs.ts). */
+const NOTIFY_TASK = `SELECT pg_notify('${WAKE_CHANNEL}', 'tasks:' || current_schema())`;
 const PRUNE_CLAIMS = `DELETE FROM task_claims WHERE at < $1`;
 const PRUNE_FAILURES = `DELETE FROM task_failures WHERE at < $1`;
 
@@ -93,7 +96,10 @@ export async function insertTaskRow(db: Db, task: NewTask): Promise<{ task: Task
   const createdAt = toMs(task.created_at, 'created_at');
   const values = [task.id, task.queue, task.payload_json, task.priority, runAt, pgText(task.key), createdAt];
   const inserted = (await db.query<TaskRow>(INSERT_TASK, values)).rows[0];
-  if (inserted !== undefined) return { task: taskFromRow(inserted), duplicate: false };
+  if (inserted !== undefined) {
+    await db.query(NOTIFY_TASK);
+    return { task: taskFromRow(inserted), duplicate: false };
+  }
   const existing = (await db.query<TaskRow>(SELECT_BY_KEY, [task.queue, pgText(task.key)])).rows[0];
   if (existing === undefined) throw new StoreError('conflict', `task key ${task.key} of queue ${task.queue} changed while enqueuing; try again`);
   return { task: taskFromRow(existing), duplicate: true };
@@ -220,6 +226,7 @@ export async function bindTaskRow(db: Db, id: string, leaseToken: string, runId:
 
 export async function requeueTaskRow(db: Db, id: string, now: string): Promise<Task | null> {
   const row = (await db.query<TaskRow>(REQUEUE, [toMs(now, 'now'), id])).rows[0];
+  if (row !== undefined) await db.query(NOTIFY_TASK);
   return row === undefined ? null : taskFromRow(row);
 }
 

@@ -13,6 +13,9 @@ const UPSERT_PAUSED = `INSERT INTO job_state (job, paused) VALUES (?, ?)
   ON CONFLICT (job) DO UPDATE SET paused = excluded.paused`;
 const UPSERT_LAST_FIRE = `INSERT INTO job_state (job, last_fire_at) VALUES (?, ?)
   ON CONFLICT (job) DO UPDATE SET last_fire_at = excluded.last_fire_at`;
+const ADVANCE_LAST_FIRE = `INSERT INTO job_state (job, last_fire_at) VALUES (?, ?)
+  ON CONFLICT (job) DO UPDATE SET last_fire_at = excluded.last_fire_at
+  WHERE job_state.last_fire_at IS NULL OR job_state.last_fire_at < excluded.last_fire_at`;
 
 export function getJobStateRow(sql: StatementCache, job: string): JobState {
   const row = sql.get<[string], JobStateRow>(SELECT_JOB_STATE).get(job);
@@ -29,4 +32,9 @@ export function setPausedRow(sql: StatementCache, job: string, paused: boolean):
 
 export function setLastFireRow(sql: StatementCache, job: string, at: string): void {
   sql.get<[string, number]>(UPSERT_LAST_FIRE).run(job, toMs(at, 'at'));
+}
+
+/** Moves the fire cursor to `at` only forward; false (nothing written) when it is already there or beyond. */
+export function advanceLastFireRow(sql: StatementCache, job: string, at: string): boolean {
+  return sql.get<[string, number]>(ADVANCE_LAST_FIRE).run(job, toMs(at, 'at')).changes > 0;
 }

@@ -23,7 +23,8 @@ import type {
   Store,
 } from '../types.ts';
 import { openSqliteDatabase, StatementCache, translateSqliteError, type OpenOptions } from './connection.ts';
-import { getJobStateRow, listJobStateRows, setLastFireRow, setPausedRow } from './job-state.ts';
+import { advanceLastFireRow, getJobStateRow, listJobStateRows, setLastFireRow, setPausedRow } from './job-state.ts';
+import { fireTaken } from '../rows.ts';
 import {
   checkLockFree,
   getLockRow,
@@ -257,7 +258,7 @@ class SqliteStore implements Store {
 
   /** A fire's run and the job's fire cursor are written together (see NewRun.fire). */
   #advanceFire(run: NewRun): void {
-    if (run.fire) setLastFireRow(this.#sql, run.job, run.scheduled_at);
+    if (run.fire && !advanceLastFireRow(this.#sql, run.job, run.scheduled_at)) throw fireTaken(run);
   }
 
   /** BEGIN IMMEDIATE … COMMIT; anything thrown rolls back. */

@@ -49,5 +49,35 @@ export function describeJobState(ctx: StoreContext): void {
       await ctx.store.insertRun({ ...fire('01F0000000000000000000000C', 180_000), fire: false }, { status: 'queued' });
       expect((await ctx.store.getJobState('scan')).last_fire_at).toBe(at(120_000));
     });
+
+    it('records each fire once: a fire at or before the cursor is refused with fire_taken and writes nothing', async () => {
+      const fire = (id: string, ms: number) => ({
+        id,
+        job: 'scan',
+        attempt: 1,
+        chain_id: id,
+        trigger: 'schedule' as const,
+        scheduled_at: at(ms),
+        node: 'n1',
+        fire: true,
+      });
+      const lock = (id: string) => ({ name: 'job:scan', holder: { token: id, run_id: id, pid: 1, pid_start: null, node: 'n1' } });
+      await ctx.store.insertRun(fire('01F0000000000000000000000D', 60_000), { status: 'queued' });
+      // The same fire again (a second node, or a leader that has not noticed it lost the lead), each way it records one.
+      await expect(ctx.store.insertRun(fire('01F0000000000000000000000E', 60_000), { status: 'queued' })).rejects.toMatchObject({ code: 'fire_taken' });
+      await expect(ctx.store.startRun(fire('01F0000000000000000000000F', 60_000), lock('01F0000000000000000000000F'), at(60_100))).rejects.toMatchObject({
+        code: 'fire_taken',
+      });
+      // An older fire, after a newer one was recorded.
+      await expect(
+        ctx.store.insertRun(fire('01F0000000000000000000000G', 30_000), { status: 'skipped', reason: 'missed', exit_code: null, signal: null, ended_at: at(61_000) }),
+      ).rejects.toMatchObject({ code: 'fire_taken' });
+      expect((await ctx.store.listRuns({ job: 'scan' })).map((r) => r.id)).toEqual(['01F0000000000000000000000D']);
+      expect(await ctx.store.getLock('job:scan')).toBeNull();
+      expect((await ctx.store.getJobState('scan')).last_fire_at).toBe(at(60_000));
+      // The next fire goes through.
+      await ctx.store.insertRun(fire('01F0000000000000000000000H', 61_000), { status: 'queued' });
+      expect((await ctx.store.getJobState('scan')).last_fire_at).toBe(at(61_000));
+    });
   });
 }

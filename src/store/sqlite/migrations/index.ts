@@ -13,6 +13,7 @@ import { migration0005 } from './0005_coordination.ts';
 import { migration0006 } from './0006_task_failures.ts';
 import { migration0007 } from './0007_breaker_reset.ts';
 import { migration0008 } from './0008_claim_task.ts';
+import { migration0009 } from './0009_cluster.ts';
 
 export interface Migration {
   version: number;
@@ -22,4 +23,4 @@ export interface Migration {
   sql: string;
 }
 
-export const MIGRATIONS: readonly Migration[] = [migration0001, migration0002, migration0003, migration0004, migration0005, migration0006, migration0007, migration0008];
+export const MIGRATIONS: readonly Migration[] = [migration0001, migration0002, migration0003, migration0004, migration0005, migration0006, migration0007, migration0008, migration0009];

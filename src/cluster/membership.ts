@@ -1,0 +1,75 @@
+/**
+ * A node's place among the daemons sharing one store: whether it leads (fires schedules, runs the watchers that must
+ * act once, reaps dead nodes), what the other nodes are, and the signals the daemon acts on. SQLite has one node that
+ * always leads (SoloMembership); PostgreSQL elects one (src/cluster/postgres-membership.ts).
+ */
+import { EventEmitter } from 'node:events';
+
+/** One node as `nightshift status` shows it (DESIGN.md: `nodes: [{ name, leader, last_seen_at, running }]`). */
+export interface NodeView {
+  name: string;
+  leader: boolean;
+  /** Its last heartbeat, on the database's clock. */
+  last_seen_at: string;
+  /** Runs it supervises now. */
+  running: number;
+}
+
+export interface MembershipEvents {
+  /** This node became the leader (true) or stopped being it (false: its session ended, or it stepped down). */
+  leader: [leading: boolean];
+  /**
+   * This node was declared dead while it was away (stopped, cut off) and its runs were given to other nodes: it must
+   * kill what it still runs for them. It has registered again and carries on as a new member.
+   */
+  fenced: [];
+  /** Another node queued runs or tasks: look for work now instead of at the next fallback poll. */
+  wake: [kind: 'runs' | 'tasks'];
+}
+
+/** Marks a dead node's runs lost and retries them (src/cluster/node-reaper.ts); called by the leader only. */
+export type ReapNode = (node: string) => Promise<void>;
+
+export interface Membership {
+  readonly events: EventEmitter<MembershipEvents>;
+  /** True while this node leads. */
+  readonly leading: boolean;
+  /** Joins: registers this node (refusing a name a live node uses) and starts its heartbeat. */
+  start(): Promise<void>;
+  /** Leaves: steps down and removes this node's row, so the others need not wait for it to go stale. */
+  stop(): Promise<void>;
+  /** The nodes as of the last heartbeat, this one included. */
+  nodes(): NodeView[];
+}
+
+/**
+ * The one node of an SQLite store: it leads from the start. The state directory's instance lock (acquired by
+ * `start`) keeps a second daemon out, since two would each fire every schedule.
+ */
+export class SoloMembership implements Membership {
+  readonly events = new EventEmitter<MembershipEvents>();
+  readonly leading = true;
+  readonly #name: string;
+  readonly #acquire: () => Promise<() => Promise<void>>;
+  readonly #running: () => number;
+  #release: (() => Promise<void>) | null = null;
+
+  constructor(name: string, acquire: () => Promise<() => Promise<void>>, running: () => number) {
+    this.#name = name;
+    this.#acquire = acquire;
+    this.#running = running;
+  }
+
+  async start(): Promise<void> {
+    this.#release = await this.#acquire();
+  }
+
+  async stop(): Promise<void> {
+    await this.#release?.();
+    this.#release = null;
+  }
+
+  nodes(): NodeView[] {
+    return [{ name: this.#name, leader: true, last_seen_at: new Date().toISOString(), running: this.#running() }];
+  }
+}
