@@ -224,7 +224,8 @@ export interface Store extends CoordinationStore, TaskStore {
   /**
    * Moves a `queued` run to `running` under `lock`, as `startRun` does for a new one. Throws StoreError 'not_queued'
    * (writing nothing) when the run is no longer queued — another process started or cancelled it — whether or not
-   * the lock is free; 'not_found' when there is no such run.
+   * the lock is free; 'not_found' when there is no such run. The run's `node` becomes the lock holder's: in a cluster
+   * the node that starts a queued run is often not the one that queued it.
    */
   startQueuedRun(runId: string, lock: LockRequest, startedAt: string): Promise<StartRunResult>;
   /**

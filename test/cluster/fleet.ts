@@ -80,15 +80,24 @@ ${options.jobs}`,
   }
   const store = await openPostgresStore(options.dbUrl);
   await store.migrate(); // beside the daemons' own: the migration lock lets one of them apply it
-  const admin = new pg.Client({ connectionString: options.dbUrl });
-  await admin.connect();
+  // A connection per look: the database may be restarted under the fleet (a held one would break with it).
+  const query = async <Row extends pg.QueryResultRow>(text: string): Promise<Row[]> => {
+    const client = new pg.Client({ connectionString: options.dbUrl });
+    client.on('error', () => {});
+    await client.connect();
+    try {
+      return (await client.query<Row>(text)).rows;
+    } finally {
+      await client.end().catch(() => {});
+    }
+  };
   const output = () => nodes.map((n) => `--- ${n.name}:\n${n.process.output()}`).join('\n');
   const fleet: Fleet = {
     dir,
     nodes,
     store,
     node: (name) => nodes.find((n) => n.name === name)!,
-    rows: async () => (await admin.query<NodeRow>('SELECT name, leader, dead, heartbeat_at FROM nodes ORDER BY name')).rows,
+    rows: () => query<NodeRow>('SELECT name, leader, dead, heartbeat_at FROM nodes ORDER BY name'),
     leader: async () => {
       const leaders = (await fleet.rows()).filter((r) => r.leader && !r.dead);
       const node = leaders.length === 1 ? nodes.find((n) => n.name === leaders[0]!.name) : undefined;
@@ -106,7 +115,6 @@ ${options.jobs}`,
       }
       const host = new HostProcesses();
       for (const id of runIds) await host.killMarked(id, null, 100);
-      await admin.end().catch(() => {});
       await store.close();
       rmSync(dir, { recursive: true, force: true });
     },

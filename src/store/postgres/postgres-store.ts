@@ -137,7 +137,7 @@ class PostgresStore implements Store {
       await lockQueuedRunRow(db, runId);
       const taken = await takeLock(db, lock, runId, startedMs);
       if (!taken.taken) throw new Rollback<StartRunResult>({ started: false, heldBy: lockFromRow(taken.heldBy) });
-      const started = await markQueuedRunning(db, runId, startedMs);
+      const started = await markQueuedRunning(db, runId, startedMs, lock.holder.node);
       if (started === undefined) throw new StoreError('not_queued', `run ${runId} is no longer queued`);
       return { started: true, run: runFromRow(started) };
     });

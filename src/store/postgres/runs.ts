@@ -24,7 +24,7 @@ const LOCK_QUEUED_RUN = `SELECT status FROM runs WHERE id = $1 FOR UPDATE SKIP L
  */
 export const WAKE_CHANNEL = 'nightshift_wake';
 const NOTIFY_QUEUED = `SELECT pg_notify('${WAKE_CHANNEL}', 'runs:' || current_schema())`;
-const MARK_RUNNING = `UPDATE runs SET status = 'running', started_at = $1 WHERE id = $2 AND status = 'queued'
+const MARK_RUNNING = `UPDATE runs SET status = 'running', started_at = $1, node = $3 WHERE id = $2 AND status = 'queued'
   RETURNING ${RUN_COLUMNS}`;
 const FINISH_RUNNING = `UPDATE runs SET status = $1, reason = $2, exit_code = $3, signal = $4, ended_at = $5,
   duration_ms = $6, orphans_killed = $7, error = $8 WHERE id = $9 AND status = 'running' RETURNING ${RUN_COLUMNS}`;
@@ -109,9 +109,9 @@ export async function lockQueuedRunRow(db: Db, id: string): Promise<void> {
   }
 }
 
-/** queued → running; the updated row, or undefined when the run was not queued (nothing written). */
-export async function markQueuedRunning(db: Db, id: string, startedMs: number): Promise<RunRow | undefined> {
-  return (await db.query<RunRow>(MARK_RUNNING, [startedMs, id])).rows[0];
+/** queued → running on `node` (the one starting it); the updated row, or undefined when the run was not queued (nothing written). */
+export async function markQueuedRunning(db: Db, id: string, startedMs: number, node: string): Promise<RunRow | undefined> {
+  return (await db.query<RunRow>(MARK_RUNNING, [startedMs, id, node])).rows[0];
 }
 
 /** Run inside a transaction, after `lockRunRow`. */

@@ -25,7 +25,7 @@ const INSERT_RUN = `INSERT INTO runs (${RUN_COLUMNS}) VALUES (@id, @job, @attemp
   @exit_code, @signal, @scheduled_at, @started_at, @ended_at, @duration_ms, @pid, @degraded, @orphans_killed, @node,
   @chain_id, @error, @heartbeat_at, @retry_after_at)`;
 const SELECT_RUN = `SELECT ${RUN_COLUMNS} FROM runs WHERE id = ?`;
-const MARK_RUNNING = `UPDATE runs SET status = 'running', started_at = ? WHERE id = ? AND status = 'queued'`;
+const MARK_RUNNING = `UPDATE runs SET status = 'running', started_at = ?, node = ? WHERE id = ? AND status = 'queued'`;
 const FINISH_RUNNING = `UPDATE runs SET status = ?, reason = ?, exit_code = ?, signal = ?, ended_at = ?,
   duration_ms = ?, orphans_killed = ?, error = ? WHERE id = ? AND status = 'running'`;
 const CANCEL_QUEUED = `UPDATE runs SET status = ?, reason = ?, exit_code = ?, signal = ?, ended_at = ?,
@@ -60,8 +60,9 @@ export function requireRunRow(sql: StatementCache, id: string): RunRow {
 }
 
 /** queued → running; false when the run was not queued (nothing written). */
-export function markQueuedRunning(sql: StatementCache, id: string, startedMs: number): boolean {
-  return sql.get<[number, string]>(MARK_RUNNING).run(startedMs, id).changes > 0;
+/** queued → running on `node`, the one that started it (in a cluster, not always the one that queued it). */
+export function markQueuedRunning(sql: StatementCache, id: string, startedMs: number, node: string): boolean {
+  return sql.get<[number, string, string]>(MARK_RUNNING).run(startedMs, node, id).changes > 0;
 }
 
 export function finishRunningRow(sql: StatementCache, id: string, end: RunEnd): void {

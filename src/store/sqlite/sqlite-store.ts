@@ -127,7 +127,7 @@ class SqliteStore implements Store {
         }
         const free = checkLockFree(this.#sql, lock, startedMs);
         if (!free.taken) return { started: false, heldBy: lockFromRow(free.heldBy) };
-        markQueuedRunning(this.#sql, runId, startedMs);
+        markQueuedRunning(this.#sql, runId, startedMs, lock.holder.node);
         writeLock(this.#sql, lock, runId, startedMs);
         return { started: true, run: runFromRow(requireRunRow(this.#sql, runId)) };
       });

@@ -121,6 +121,15 @@ export function describeRunStarts(ctx: StoreContext): void {
       expect(await ctx.store.getLock('writer')).toMatchObject({ token: 'tok', run_id: run.id });
     });
 
+    it('records the node that starts it, not the one that queued it', async () => {
+      const run = newRun('writer', { node: 'queued-by' });
+      await ctx.store.insertRun(run, { status: 'queued' });
+      const lock = lockRequest('writer', 'tok');
+      const result = await ctx.store.startQueuedRun(run.id, { ...lock, holder: { ...lock.holder, node: 'started-by' } }, at(61_000));
+      expect(result.started && result.run.node).toBe('started-by');
+      expect((await ctx.store.getRun(run.id))!.node).toBe('started-by');
+    });
+
     it('leaves the run queued and names the holder when the lock is held', async () => {
       const holder = await startedRun(ctx.store, 'writer');
       const run = newRun('writer');
