@@ -17,6 +17,8 @@ import pg from 'pg';
 export interface FleetNode {
   name: string;
   url: string;
+  /** The environment that makes the fleet's config file this node's (for the CLI). */
+  env: NodeJS.ProcessEnv;
   process: ChildProcess & { output: () => string };
 }
 
@@ -29,6 +31,7 @@ export interface NodeRow {
 
 export interface Fleet {
   dir: string;
+  configPath: string;
   nodes: FleetNode[];
   store: Store;
   node(name: string): FleetNode;
@@ -75,8 +78,9 @@ ${options.jobs}`,
   for (let i = 1; i <= options.count; i++) {
     const name = `node-${i}`;
     const port = await freePort();
-    const child = spawnDaemon(configPath, { NIGHTSHIFT_NODE: name, FLEET_PORT: String(port), FLEET_STATE: join(dir, name) });
-    nodes.push({ name, url: `http://127.0.0.1:${port}`, process: child });
+    const env = { NIGHTSHIFT_NODE: name, FLEET_PORT: String(port), FLEET_STATE: join(dir, name) };
+    const child = spawnDaemon(configPath, env);
+    nodes.push({ name, url: `http://127.0.0.1:${port}`, env, process: child });
   }
   const store = await openPostgresStore(options.dbUrl);
   await store.migrate(); // beside the daemons' own: the migration lock lets one of them apply it
@@ -94,6 +98,7 @@ ${options.jobs}`,
   const output = () => nodes.map((n) => `--- ${n.name}:\n${n.process.output()}`).join('\n');
   const fleet: Fleet = {
     dir,
+    configPath,
     nodes,
     store,
     node: (name) => nodes.find((n) => n.name === name)!,

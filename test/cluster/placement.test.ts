@@ -8,6 +8,8 @@ import { afterEach, expect, it } from 'vitest';
 import { waitFor } from '../helpers/wait-for.ts';
 import { usePostgres } from '../helpers/postgres.ts';
 import { startFleet, triggerOn, type Fleet } from './fleet.ts';
+import { runCli } from '../helpers/cli.ts';
+import type { StatusJson } from '../../src/status/build-status.ts';
 
 const pg = usePostgres();
 let fleet: Fleet | null = null;
@@ -60,5 +62,24 @@ it('a pinned job runs on its node wherever it is started; a service runs on one 
   runIds.push(moved.id);
   expect((await f.store.getRun(first.id))!.status).toBe('lost');
   expect((await f.runs('svc')).filter((r) => r.status === 'running').map((r) => r.node)).toEqual([moved.node]);
+
+  // `nightshift status` on any node: the nodes, who leads, where each run is.
+  const asker = f.nodes.find((n) => n.name !== home.name)!;
+  // Nodes as the asked node saw them at its last heartbeat (one heartbeat behind at most).
+  const survivors = f.nodes.filter((n) => n !== home).map((n) => n.name).sort();
+  const status = await waitFor(async () => {
+    const json = await runCli(['status', '--json', '-c', f.configPath], { env: asker.env });
+    expect(json.code, json.stderr).toBe(0);
+    const answer = JSON.parse(json.stdout) as StatusJson;
+    const seen = JSON.stringify(answer.nodes.map((n) => n.name).sort()) === JSON.stringify(survivors);
+    return seen && answer.nodes.find((n) => n.name === moved.node)!.running >= 1 ? answer : null;
+  }, 10_000, 'status to show the two live nodes, the service running on its new one');
+  expect(status.daemon).toMatchObject({ node: asker.name, leader: asker.name === (await f.leader()) });
+  expect(status.nodes.filter((n) => n.leader)).toHaveLength(1);
+  expect(status.jobs.find((j) => j.name === 'svc')!.last_run).toMatchObject({ id: moved.id, node: moved.node });
+  const text = await runCli(['status', '-c', f.configPath], { env: asker.env });
+  expect(text.stdout).toMatch(new RegExp(`this node: ${asker.name} \\((leader|follower)\\)`));
+  expect(text.stdout).toMatch(/NODE\s+ROLE\s+LAST SEEN\s+RUNNING/);
+  expect(text.stdout).toMatch(new RegExp(`svc\\s+service\\s+running.*${moved.node}`));
   await schema.drop();
 }, 120_000);

@@ -34,8 +34,11 @@ function render(status: StatusJson): string {
   const header = status.daemon
     ? `daemon ${pc.green('running')}: pid ${status.daemon.pid}, v${status.daemon.version}, up since ${relativeTime(status.daemon.started_at)}`
     : `daemon ${pc.yellow('not running')} (showing the stored history; start it with \`nightshift up\`)`;
-  if (status.jobs.length === 0) return `${header}\nno jobs configured`;
-  const rows = [['JOB', 'KIND', 'STATE', 'NEXT', 'LAST RUN', 'RESULT', 'DURATION']];
+  // Several nodes (PostgreSQL): who leads, and where each job's last or running run is.
+  const cluster = status.nodes.length > 1 || (status.daemon !== null && !status.daemon.leader);
+  const nodeLine = cluster && status.daemon ? `\nthis node: ${status.daemon.node} (${status.daemon.leader ? 'leader' : 'follower'})` : '';
+  if (status.jobs.length === 0) return `${header}${nodeLine}\nno jobs configured`;
+  const rows = [['JOB', 'KIND', 'STATE', 'NEXT', 'LAST RUN', 'RESULT', 'DURATION', ...(cluster ? ['NODE'] : [])]];
   for (const job of status.jobs) {
     const last = job.last_run;
     rows.push([
@@ -47,9 +50,15 @@ function render(status: StatusJson): string {
       last ? relativeTime(last.ended_at ?? last.started_at ?? last.scheduled_at) : '-',
       last ? runOutcome(last) : '-',
       last?.duration_ms != null ? humanDuration(last.duration_ms) : '-',
+      ...(cluster ? [last?.node ?? '-'] : []),
     ]);
   }
-  const sections = [header, table(rows)];
+  const sections = [header + nodeLine, table(rows)];
+  if (cluster) {
+    const nodeRows = [['NODE', 'ROLE', 'LAST SEEN', 'RUNNING']];
+    for (const node of status.nodes) nodeRows.push([node.name, node.leader ? 'leader' : 'follower', relativeTime(node.last_seen_at), String(node.running)]);
+    sections.push(table(nodeRows));
+  }
   if (status.checks.length) {
     const checkRows = [['CHECK', 'STATE', 'LAST PING', 'DUE']];
     for (const check of status.checks) checkRows.push([check.name, check.state, relativeTime(check.last_ping_at), relativeTime(check.next_due_at)]);
