@@ -43,10 +43,12 @@ function checkCluster(config: ConfigInput, report: Report): void {
   const { heartbeat, dead_after: deadAfter } = config.cluster;
   const heartbeatMs = heartbeat ?? parseDuration(DEFAULTS.cluster.heartbeat);
   const deadAfterMs = deadAfter ?? parseDuration(DEFAULTS.cluster.dead_after);
-  if (deadAfterMs > heartbeatMs) return;
+  // Under two heartbeats, one late heartbeat (a busy box, a slow database) gets a live node declared dead and its runs
+  // killed and retried elsewhere.
+  if (deadAfterMs >= 2 * heartbeatMs) return;
   report(
     ['cluster', deadAfter === undefined ? 'heartbeat' : 'dead_after'],
-    `dead_after (${formatDuration(deadAfterMs)}) is not longer than heartbeat (${formatDuration(heartbeatMs)})`,
+    `dead_after (${formatDuration(deadAfterMs)}) is less than two heartbeats (${formatDuration(heartbeatMs)} each)`,
     'make dead_after at least 3 heartbeats, like heartbeat: 5s, dead_after: 15s',
   );
 }

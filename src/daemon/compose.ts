@@ -24,6 +24,8 @@ import type { Logger } from '../util/logger.ts';
 import { Watching } from './watching.ts';
 import { Tasks } from './tasks.ts';
 import { connectEvents, publishingIntake, type EventHub } from './events.ts';
+import { createMembership } from './cluster-duty.ts';
+import type { Membership } from '../cluster/membership.ts';
 
 export interface PartsContext {
   store: Store;
@@ -40,8 +42,6 @@ export interface PartsContext {
   limits: RunLimitSupport;
   runTokens: RunTokens;
   eventHub: EventHub;
-  /** Whether this node leads its cluster now (always on SQLite): it fires schedules, starts services, sends alerts. */
-  leading: () => boolean;
   procRoot?: string;
 }
 
@@ -57,10 +57,15 @@ export interface DaemonParts {
   services: ServiceSupervisor;
   /** Where pings go: the check watcher, publishing each ping on the event feed. */
   pings: PingIntake;
+  /** This node among the daemons sharing the store (src/cluster/): whether it leads decides what it does. */
+  membership: Membership;
 }
 
 export function composeParts(ctx: PartsContext): DaemonParts {
   const { store, host, logger, initial, config } = ctx;
+  // Made last (its reaper restarts services and wakes the scheduler); everything above asks it through this.
+  let membership: Membership | undefined;
+  const leading = (): boolean => membership!.leading;
   // Several nodes on PostgreSQL cannot see each other's processes; on SQLite every holder is on this host.
   const sameHost = initial.store.kind === 'sqlite';
   const tails = new RunTails();
@@ -105,7 +110,7 @@ export function composeParts(ctx: PartsContext): DaemonParts {
       degradeStart: (job) => containment!.degradeStart(job),
     },
   });
-  const scheduler = new Scheduler({ store, dispatcher, logger, jobs: () => config().jobs, startedAtMs: ctx.startedAtMs, leading: ctx.leading });
+  const scheduler = new Scheduler({ store, dispatcher, logger, jobs: () => config().jobs, startedAtMs: ctx.startedAtMs, leading });
   const watching = new Watching({
     store,
     logger,
@@ -115,7 +120,7 @@ export function composeParts(ctx: PartsContext): DaemonParts {
     cancelRun: (runId, reason) => dispatcher.cancel(runId, reason),
     baseUrl: ctx.url,
     procRoot: ctx.procRoot,
-    leading: ctx.leading,
+    leading,
   });
   const coordination = new Coordination({ store, probe: host, sameHost, node: initial.node, pidStart: ctx.pidStart, jobs: () => config().jobs });
   containment = new Containment({
@@ -129,8 +134,21 @@ export function composeParts(ctx: PartsContext): DaemonParts {
     upstream: (job) => coordination.judge(job),
   });
   tasks = new Tasks({ store, logger, config, dispatcher, url: ctx.url, incidents: watching.incidents });
-  const services = new ServiceSupervisor({ store, dispatcher, logger, jobs: () => config().jobs, incidents: watching.incidents, tails, leading: ctx.leading });
+  const services = new ServiceSupervisor({ store, dispatcher, logger, jobs: () => config().jobs, incidents: watching.incidents, tails, leading });
   connectEvents(ctx.eventHub, { runs: dispatcher.events, incidents: watching.incidents.events });
   const pings = publishingIntake(watching.checks, ctx.eventHub);
-  return { logs, tails, dispatcher, scheduler, watching, coordination, containment, tasks, services, pings };
+  membership = createMembership({
+    config: initial,
+    store,
+    host,
+    logger,
+    pidStart: ctx.pidStart,
+    running: () => dispatcher.activeCount,
+    jobs: () => config().jobs,
+    onReaped: () => {
+      scheduler.wake();
+      void services.ensureAllRunning();
+    },
+  });
+  return { logs, tails, dispatcher, scheduler, watching, coordination, containment, tasks, services, pings, membership };
 }

@@ -8,24 +8,22 @@ import type { Dispatcher } from '../scheduler/dispatcher.ts';
 import type { LogManager } from '../runner/output/log-manager.ts';
 import { EventHub } from './events.ts';
 import { composeParts } from './compose.ts';
-import { recoverRuns } from '../scheduler/recovery.ts';
 import { createApp } from '../http/app.ts';
 import { listen, type RunningServer } from '../http/server.ts';
 import type { ControlPlane, HealthReason } from '../http/control-plane.ts';
 import { RunTokens } from '../security/run-token.ts';
 import type { DaemonInfo } from '../status/build-status.ts';
-import { daemonRoot, processRuntimeEnv, removeRuntimeRecord, writeRuntimeRecord } from '../status/runtime-record.ts';
+import { daemonRoot, removeRuntimeRecord, tryWriteRuntimeRecord } from '../status/runtime-record.ts';
 import { VERSION } from '../version.ts';
 import { iso } from '../util/time.ts';
 import type { Logger } from '../util/logger.ts';
 import { ensureApiToken } from './api-token.ts';
-import { prune, waitForRunEnd } from './housekeeping.ts';
-import { connectClusterDuty, createMembership } from './cluster-duty.ts';
+import { prune, recoverAtStart, waitForRunEnd } from './housekeeping.ts';
+import { connectClusterDuty } from './cluster-duty.ts';
 import type { Membership, NodeView } from '../cluster/membership.ts';
-import { describeGaps, notYetEnforced } from './feature-gaps.ts';
 import { HostProcesses } from '../scheduler/host-processes.ts';
 import { detectRunCgroups, type RunCgroups } from '../runner/cgroup.ts';
-import { describeLimitSupport, detectRunLimits, unenforcedLimits, type RunLimitSupport } from '../runner/cgroup-limits.ts';
+import { describeLimitSupport, detectRunLimits, type RunLimitSupport } from '../runner/cgroup-limits.ts';
 import type { ServiceSupervisor } from '../supervisor/services.ts';
 import type { Watching } from './watching.ts';
 import type { Tasks } from './tasks.ts';
@@ -132,7 +130,6 @@ export class Daemon implements ControlPlane {
       limits,
       runTokens: this.runTokens,
       eventHub: this.eventHub,
-      leading: () => this.membership.leading,
       procRoot: options.procRoot,
     });
     this.logs = parts.logs;
@@ -144,19 +141,7 @@ export class Daemon implements ControlPlane {
     this.tasks = parts.tasks;
     this.services = parts.services;
     this.pingIntake = parts.pings;
-    this.membership = createMembership({
-      config: options.config,
-      store,
-      host,
-      logger: this.logger,
-      pidStart,
-      running: () => this.dispatcher.activeCount,
-      jobs: () => this.current.jobs,
-      onReaped: () => {
-        this.scheduler.wake();
-        void this.services.ensureAllRunning();
-      },
-    });
+    this.membership = parts.membership;
   }
 
   /** Opens the state, recovers what a previous daemon left running, listens, and starts scheduling. */
@@ -189,18 +174,7 @@ export class Daemon implements ControlPlane {
     await this.store.migrate();
     await this.membership.start();
     this.token = await ensureApiToken(config.stateDir, config.http.token);
-    const recovered = await recoverRuns({
-      store: this.store,
-      probe: this.host,
-      logger: this.logger,
-      node: config.node,
-      jobs: config.jobs,
-      ownRunsOnly: config.store.kind !== 'sqlite',
-      killMarked: (run, graceMs) => this.host.killMarked(run.id, run.pid, graceMs),
-    });
-    const gaps = [...notYetEnforced(config), ...unenforcedLimits(Object.values(config.jobs), this.limits)];
-    if (gaps.length) this.logger.warn({ keys: gaps }, describeGaps(gaps));
-    if (recovered.lost.length) this.logger.warn({ lost: recovered.lost.length, retried: recovered.retried }, 'recovered runs left by a previous daemon');
+    await recoverAtStart({ store: this.store, host: this.host, logger: this.logger, config, limits: this.limits });
     this.server = await listen(createApp(this), config.http.host, this.options.port ?? config.http.port);
     await this.writeRuntimeRecord();
     await this.prune();
@@ -419,12 +393,7 @@ export class Daemon implements ControlPlane {
   private async writeRuntimeRecord(): Promise<void> {
     const { pid, config_file, config_read_at } = this.daemonInfo();
     const url = daemonRoot(this.server?.host ?? this.current.http.host, this.server?.port ?? this.current.http.port);
-    try {
-      this.runtimeRecord = await writeRuntimeRecord({ url, pid, config_file, config_read_at }, processRuntimeEnv());
-    } catch (error) {
-      const why = error instanceof Error ? error.message : String(error);
-      this.logger.warn({ err: error }, `no runtime record for \`nightshift status\` (it will read the config instead): ${why}`);
-    }
+    this.runtimeRecord = (await tryWriteRuntimeRecord({ url, pid, config_file, config_read_at }, this.logger)) ?? this.runtimeRecord;
   }
 
   private prune(): Promise<void> {

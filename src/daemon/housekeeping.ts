@@ -1,6 +1,6 @@
 /**
- * Small jobs the daemon does beside its loops: waiting for a run's end on behalf of an API long-poll, and pruning
- * what the history and the cgroup trees no longer need.
+ * Small jobs the daemon does beside its loops: recovering what a previous daemon left at start, waiting for a run's end
+ * on behalf of an API long-poll, and pruning what the history and the cgroup trees no longer need.
  */
 import type { EventEmitter } from 'node:events';
 import type { ResolvedConfig } from '../config/types.ts';
@@ -10,6 +10,31 @@ import type { DispatcherEvents } from '../scheduler/dispatcher-types.ts';
 import { FINISHED_STATUSES, type Run, type Store } from '../store/types.ts';
 import type { Logger } from '../util/logger.ts';
 import { iso } from '../util/time.ts';
+import type { HostProcesses } from '../scheduler/host-processes.ts';
+import { recoverRuns } from '../scheduler/recovery.ts';
+import { unenforcedLimits } from '../runner/cgroup-limits.ts';
+import { describeGaps, notYetEnforced } from './feature-gaps.ts';
+
+/**
+ * Before anything is scheduled: the runs a previous daemon of this node left running are killed by marker and marked
+ * lost (retried per policy), and the settings this version accepts but cannot enforce here are said once.
+ */
+export async function recoverAtStart(deps: { store: Store; host: HostProcesses; logger: Logger; config: ResolvedConfig; limits: RunLimitSupport }): Promise<void> {
+  const { store, host, logger, config } = deps;
+  const recovered = await recoverRuns({
+    store,
+    probe: host,
+    logger,
+    node: config.node,
+    jobs: config.jobs,
+    // In a cluster the other nodes' runs are theirs; a dead node's are the leader's to reap (src/cluster/).
+    ownRunsOnly: config.store.kind !== 'sqlite',
+    killMarked: (run, graceMs) => host.killMarked(run.id, run.pid, graceMs),
+  });
+  const gaps = [...notYetEnforced(config), ...unenforcedLimits(Object.values(config.jobs), deps.limits)];
+  if (gaps.length) logger.warn({ keys: gaps }, describeGaps(gaps));
+  if (recovered.lost.length) logger.warn({ lost: recovered.lost.length, retried: recovered.retried }, 'recovered runs left by a previous daemon');
+}
 
 /** Resolves when the run reaches a final state (ended or skipped), or after `timeoutMs`, whichever is first. */
 export function waitForRunEnd(events: EventEmitter<DispatcherEvents>, store: Store, runId: string, timeoutMs: number): Promise<void> {

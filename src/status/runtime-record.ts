@@ -14,6 +14,7 @@ import { lstatSync, readFileSync, realpathSync, type Stats } from 'node:fs';
 import { mkdir, open, readFile, rename, unlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { isAbsolute, join } from 'node:path';
+import type { Logger } from '../util/logger.ts';
 
 export interface RuntimeRecord {
   /** The daemon's root URL, reachable from this host (a wildcard listen address is given as loopback). */
@@ -148,5 +149,16 @@ export async function removeRuntimeRecord(file: string, pid: number): Promise<vo
     await unlink(file);
   } catch {
     // already gone
+  }
+}
+
+/** writeRuntimeRecord for the daemon: a failure costs `status` only speed, so it is logged and null is returned. */
+export async function tryWriteRuntimeRecord(record: RuntimeRecord, logger: Logger): Promise<string | null> {
+  try {
+    return await writeRuntimeRecord(record, processRuntimeEnv());
+  } catch (error) {
+    const why = error instanceof Error ? error.message : String(error);
+    logger.warn({ err: error }, `no runtime record for \`nightshift status\` (it will read the config instead): ${why}`);
+    return null;
   }
 }
