@@ -97,7 +97,10 @@ export const configSchema = section({
     description: 'sqlite (one machine), or a postgres:// URL shared by several nodes; put its password in ${VAR} (docs/scale-out.md).',
     computedDefault: COMPUTED_DEFAULTS.store,
   }),
-  node: optional(text(), { description: "This node's name.", computedDefault: COMPUTED_DEFAULTS.node }),
+  node: optional(text(), {
+    description: "This node's name: shown in status, recorded on its runs, what jobs.<name>.node pins to; unique among live nodes.",
+    computedDefault: COMPUTED_DEFAULTS.node,
+  }),
   cluster: optional(
     section({
       heartbeat: optional(duration(WATCH_FLOOR), {
@@ -105,11 +108,11 @@ export const configSchema = section({
         default: DEFAULTS.cluster.heartbeat,
       }),
       dead_after: optional(duration(WATCH_FLOOR), {
-        description: 'A node silent this long is dead: its runs are lost and retried elsewhere.',
+        description: 'A node silent this long is dead: its runs are lost and retried elsewhere; a new leader fires within dead_after + heartbeat. At least two heartbeats.',
         default: DEFAULTS.cluster.dead_after,
       }),
     }),
-    { description: 'Several nodes on PostgreSQL.', example: 'cluster: { heartbeat: 5s, dead_after: 15s }' },
+    { description: 'Several nodes on one PostgreSQL database (docs/scale-out.md).', example: 'cluster: { heartbeat: 5s, dead_after: 15s }' },
   ),
   http: optional(
     section({

@@ -17,7 +17,7 @@ export const NOT_COPIED: Readonly<Record<string, string>> = {
   schema_migrations: 'the target is migrated to the same schema version by this nightshift',
   locks:
     'locks name processes of this host (the daemon, runs, `nightshift lock`); the copy is refused while any of them is alive, ' +
-    'so what is left are stale holdings — and a run left running is recovered as lost by the first daemon on PostgreSQL',
+    'so what is left are stale holdings — and a run left running is recovered as lost on PostgreSQL (docs/scale-out.md)',
   nodes: 'the live members of a cluster on PostgreSQL; an SQLite state has none (the table is PostgreSQL-only)',
 };
 

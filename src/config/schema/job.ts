@@ -224,7 +224,7 @@ export const jobSchema = section({
       example: 'after: { job: scan, max_age: 2h }',
     },
   ),
-  node: optional(text(), { description: 'Pin the job to this node (PostgreSQL store only).', default: JOB.node }),
+  node: optional(text(), { description: 'Run the job only on the node of this name (PostgreSQL store; fired or started anywhere, it is queued for that node).', default: JOB.node }),
   restart: optional(oneOf(['always', 'on-failure']), {
     description: 'Makes the job a service, kept running with backoff on crashes.',
     default: JOB.restart,
