@@ -36,6 +36,11 @@ export interface Membership {
   readonly leading: boolean;
   /** Joins: registers this node (refusing a name a live node uses) and starts its heartbeat. */
   start(): Promise<void>;
+  /**
+   * Stops leading and never tries again, while staying a member (its runs are still its own): a stopping daemon
+   * hands the schedules over at once instead of after its runs' shutdown grace.
+   */
+  resign(): Promise<void>;
   /** Leaves: steps down and removes this node's row, so the others need not wait for it to go stale. */
   stop(): Promise<void>;
   /** The nodes as of the last heartbeat, this one included. */
@@ -63,6 +68,9 @@ export class SoloMembership implements Membership {
   async start(): Promise<void> {
     this.#release = await this.#acquire();
   }
+
+  /** The one node has nobody to hand over to. */
+  async resign(): Promise<void> {}
 
   async stop(): Promise<void> {
     await this.#release?.();

@@ -54,6 +54,8 @@ export class PostgresMembership implements Membership {
   #timer: NodeJS.Timeout | null = null;
   #ticking: Promise<void> | null = null;
   #stopped = false;
+  /** Stopping: no longer tries to lead (resign()). */
+  #resigned = false;
   /** Failed heartbeats in a row: the first is logged as an error, the rest at debug until one works. */
   #failures = 0;
 
@@ -92,6 +94,21 @@ export class PostgresMembership implements Membership {
     }
     await this.#register(client);
     await this.#tick();
+  }
+
+  async resign(): Promise<void> {
+    this.#resigned = true;
+    await this.#ticking;
+    const client = this.#client;
+    if (!this.#leading || client === null) return;
+    try {
+      await sql.stepDown(client, this.#options.node);
+      this.#logger.info({ node: this.#options.node }, 'stepped down: another node takes the lead at its next heartbeat');
+    } catch (error) {
+      // The lock goes with the session at stop() anyway.
+      this.#logger.warn({ err: error }, 'could not step down; the lead goes when this node leaves');
+    }
+    this.#setLeading(false);
   }
 
   async stop(): Promise<void> {
@@ -165,7 +182,7 @@ export class PostgresMembership implements Membership {
     try {
       const client = await this.#connect();
       if (!(await sql.beat(client, node, this.#epoch ?? -1)) && !(await this.#rejoin(client))) return;
-      if (!this.#leading) {
+      if (!this.#leading && !this.#resigned) {
         if (await sql.tryLead(client)) {
           await sql.markLeader(client, node);
           this.#logger.info({ node }, `${node} is the leader`);

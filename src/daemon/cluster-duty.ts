@@ -22,6 +22,7 @@ import { nodeReaper } from '../cluster/node-reaper.ts';
 import { acquireInstanceLock } from './instance-lock.ts';
 import type { Watching } from './watching.ts';
 import type { Tasks } from './tasks.ts';
+import { NODE_LOST } from '../scheduler/run-end.ts';
 
 export interface MembershipContext {
   config: ResolvedConfig;
@@ -92,7 +93,7 @@ export function connectClusterDuty(membership: Membership, parts: DutyParts): ()
       await watching.lead();
     })().catch(report('taking up the leader duties'));
   };
-  const onFenced = (): void => dispatcher.abandonAll('node_lost');
+  const onFenced = (): void => dispatcher.abandonAll(NODE_LOST);
   const onWake = (kind: 'runs' | 'tasks'): void => (kind === 'runs' ? scheduler.wake() : tasks.wake());
   membership.events.on('leader', onLeader);
   membership.events.on('fenced', onFenced);

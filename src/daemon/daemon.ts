@@ -237,6 +237,7 @@ export class Daemon implements ControlPlane {
       this.disconnectDuty?.();
       this.services.stop();
       await this.scheduler.stop();
+      await this.membership.resign();
       await this.tasks.stop();
       await this.dispatcher.drain(this.current.shutdownGraceMs);
       await this.watching.stop();

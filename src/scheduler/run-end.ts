@@ -5,6 +5,9 @@ import { MEMORY_REASON, type RunMemory, type RunResult } from '../runner/types.t
 /** Abort reasons that are run reasons of their own; any other cancellation ends `killed` with no reason code. */
 const KILL_REASONS: ReadonlySet<string> = new Set<RunReason>(['stalled', 'memory', 'replaced', 'shutdown', 'breaker_open']);
 
+/** The abort reason of runs a fenced node kills (Dispatcher.abandonAll): they end `lost` with `reason: node_lost`. */
+export const NODE_LOST = 'node_lost';
+
 /** How the runner's result is recorded: the status and reason codes of the JSON contract. */
 export function endFromResult(result: RunResult, endedAt: string): RunEnd {
   const base = {
@@ -24,6 +27,9 @@ export function endFromResult(result: RunResult, endedAt: string): RunEnd {
       if (reason === MEMORY_REASON && result.memory !== null) {
         return { ...base, status: 'killed', reason: 'memory', error: describeMemoryKill(result.memory) };
       }
+      // Killed because its node was declared dead meanwhile (src/cluster/): recorded as the leader records it, lost —
+      // whichever of the two writes first, the run ends lost once, with one retry.
+      if (reason === NODE_LOST) return { ...base, status: 'lost', reason: 'node_lost' };
       if (reason !== null && KILL_REASONS.has(reason)) return { ...base, status: 'killed', reason: reason as RunReason };
       return { ...base, status: 'killed', reason: null, error: `stopped by ${reason ?? 'request'}` };
     }

@@ -49,7 +49,9 @@ jobs:
     expect(log).toHaveLength(100); // the log keeps the newest 100 per key (COORDINATION.state.log_keep)
     expect(log.map((e) => e.version)).toEqual(Array.from({ length: 100 }, (_, i) => 2 * TIMES - i));
     expect(log.every((e) => e.value === e.version)).toBe(true);
-    expect(new Set(log.map((e) => `${e.job}/${e.run_id}`))).toEqual(new Set([`writer-a/${a.id}`, `writer-b/${b.id}`]));
+    // Both wrote the newest 100 unless one ran ahead of the other (a loaded box): each entry is one of the two runs.
+    const writers = new Set([`writer-a/${a.id}`, `writer-b/${b.id}`]);
+    expect(log.filter((e) => !writers.has(`${e.job}/${e.run_id}`))).toEqual([]);
 
     // The writers really raced: between them, update() re-applied its function after conflicts.
     let calls = 0;

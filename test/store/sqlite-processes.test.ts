@@ -56,11 +56,10 @@ describe('SQLite store across processes', () => {
     expect(pending.map((p) => p.versions)).toEqual([MIGRATIONS.map((m) => m.version), MIGRATIONS.map((m) => m.version)]);
     gate.release();
 
+    // Each migration is its own transaction, so the two may take turns (on a loaded box they do): what matters is
+    // that every migration is applied by exactly one of them.
     const applied = await Promise.all(children.map((c) => c.next('migrated')));
-    expect(applied.map((m) => m.applied).sort((a, b) => b.length - a.length)).toEqual([
-      MIGRATIONS.map((m) => m.version),
-      [],
-    ]);
+    expect(applied.flatMap((m) => m.applied).sort((a, b) => a - b)).toEqual(MIGRATIONS.map((m) => m.version));
     const rows = gate.db.prepare<[], { version: number }>('SELECT version FROM schema_migrations').all();
     expect(rows.map((r) => r.version)).toEqual(MIGRATIONS.map((m) => m.version));
   });

@@ -1,0 +1,55 @@
+/**
+ * A leader stopped cleanly (SIGTERM, as systemd or a rolling upgrade stops it) hands the lead over at once: another
+ * node leads while the old one still waits out its runs' shutdown grace, so the schedules do not wait for it; its run
+ * ends as a shutdown does and is retried on another node.
+ */
+import { afterEach, expect, it } from 'vitest';
+import { exited } from '../helpers/cli.ts';
+import { waitFor } from '../helpers/wait-for.ts';
+import { usePostgres } from '../helpers/postgres.ts';
+import { startFleet, triggerOn, type Fleet } from './fleet.ts';
+
+const pg = usePostgres();
+let fleet: Fleet | null = null;
+const runIds: string[] = [];
+afterEach(async () => {
+  await fleet?.destroy(runIds.splice(0));
+  fleet = null;
+});
+
+it('a leader stopping with SIGTERM hands over the lead before its shutdown grace is out', async () => {
+  const schema = await pg.createSchema();
+  fleet = await startFleet({
+    dbUrl: schema.url,
+    count: 2,
+    jobs: `  long:
+    command: 'if [ "$NIGHTSHIFT_ATTEMPT" = 1 ]; then sleep 60; else true; fi'
+  tick:
+    command: "true"
+    schedule: "* * * * * *"
+`,
+  });
+  const f = fleet;
+  const leader = f.node((await f.leader())!);
+  const id = await triggerOn(leader, 'long');
+  runIds.push(id);
+  await waitFor(async () => (await f.store.getRun(id))?.pid != null, 15_000, 'the long run to start on the leader');
+
+  leader.process.kill('SIGTERM');
+  const next = await waitFor(async () => {
+    const name = await f.leader().catch(() => null);
+    return name !== null && name !== leader.name ? name : null;
+  }, 15_000, 'the other node to lead');
+  // Still waiting out shutdown_grace (2 s) for its run: the lead did not wait for that.
+  expect(leader.process.exitCode, `the old leader exited before the lead moved\n${f.output()}`).toBeNull();
+  const firedByNext = await waitFor(async () => (await f.runs('tick')).find((r) => r.node === next && r.status === 'succeeded'), 10_000, 'a fire by the new leader');
+  expect(firedByNext).toBeDefined();
+
+  await exited(leader.process);
+  expect(leader.process.exitCode, f.output()).toBe(0);
+  const stopped = await f.store.getRun(id);
+  expect(stopped).toMatchObject({ status: 'killed', reason: 'shutdown' });
+  const retried = await waitFor(async () => (await f.runs('long')).find((r) => r.chain_id === id && r.attempt === 2 && r.status === 'succeeded'), 15_000, 'the shutdown run to be retried on the other node');
+  expect(retried.node).toBe(next);
+  await schema.drop();
+}, 90_000);
