@@ -3,7 +3,7 @@
  * containment, coordination, task queues, services and the event feed. Kept apart from daemon.ts, which owns start,
  * reload and stop and answers the API: this is the one place that says what talks to what.
  */
-import type { ResolvedConfig } from '../config/types.ts';
+import type { JobConfig, ResolvedConfig } from '../config/types.ts';
 import type { Store } from '../store/types.ts';
 import { healthOf } from '../store/observed-store.ts';
 import { Dispatcher } from '../scheduler/dispatcher.ts';
@@ -133,7 +133,9 @@ export function composeParts(ctx: PartsContext): DaemonParts {
     cancel: (runId, reason) => dispatcher.cancel(runId, reason),
     upstream: (job) => coordination.judge(job),
   });
-  tasks = new Tasks({ store, logger, config, dispatcher, url: ctx.url, incidents: watching.incidents });
+  // A `queue:` job pinned to another node (several nodes only) is driven there: its runs must start there.
+  const runsHere = (job: JobConfig): boolean => sameHost || job.node === null || job.node === initial.node;
+  tasks = new Tasks({ store, logger, config, dispatcher, url: ctx.url, incidents: watching.incidents, runsHere });
   const services = new ServiceSupervisor({ store, dispatcher, logger, jobs: () => config().jobs, incidents: watching.incidents, tails, leading });
   connectEvents(ctx.eventHub, { runs: dispatcher.events, incidents: watching.incidents.events });
   const pings = publishingIntake(watching.checks, ctx.eventHub);

@@ -28,6 +28,8 @@ export interface TasksDeps {
   url: () => string;
   /** The incident desk: a queue's spent retry budget opens `budget_exhausted` there. */
   incidents?: BudgetIncidents;
+  /** Whether this node runs the job's tasks (in a cluster, a job pinned to another node is that node's to drive). */
+  runsHere?: (job: JobConfig) => boolean;
   now?: () => number;
 }
 
@@ -114,12 +116,16 @@ export class Tasks {
     })().catch((error: unknown) => this.#deps.logger.error({ err: error, run: run.id }, 'settling the tasks of an ended run failed'));
   };
 
+  #runsHere(job: JobConfig): boolean {
+    return this.#deps.runsHere?.(job) ?? true;
+  }
+
   /** One driver per job with a `queue:`, following reloads. */
   #syncDrivers(): void {
     const jobs = this.#deps.config().jobs;
     for (const [name, driver] of this.#drivers) {
       const job = jobs[name];
-      if (job?.queue === driver.queue) {
+      if (job?.queue === driver.queue && this.#runsHere(job)) {
         driver.update(job);
         driver.wake();
         continue;
@@ -129,7 +135,7 @@ export class Tasks {
       this.#drivers.delete(name);
     }
     for (const job of Object.values(jobs)) {
-      if (job.queue === null || this.#drivers.has(job.name)) continue;
+      if (job.queue === null || this.#drivers.has(job.name) || !this.#runsHere(job)) continue;
       const driver = new QueueDriver(job, {
         service: this.service,
         logger: this.#deps.logger,
