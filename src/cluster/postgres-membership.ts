@@ -16,7 +16,6 @@
 import { EventEmitter } from 'node:events';
 import { hostname } from 'node:os';
 import type pg from 'pg';
-import { createSessionClient, maskUrl } from '../store/postgres/connection.ts';
 import { WAKE_CHANNEL } from '../store/postgres/runs.ts';
 import type { Logger } from '../util/logger.ts';
 import { iso } from '../util/time.ts';
@@ -73,6 +72,8 @@ export class PostgresMembership implements Membership {
   }
 
   async start(): Promise<void> {
+    // Loaded here, not imported above: an SQLite daemon, which never gets here, does not load pg (its idle memory).
+    const { maskUrl } = await import('../store/postgres/connection.ts');
     const client = await this.#connect();
     const { node, heartbeatMs, deadAfterMs } = this.#options;
     // A name in use by a live node is refused; one left by a dead process of this host, or silent for dead_after, is
@@ -130,6 +131,7 @@ export class PostgresMembership implements Membership {
 
   async #connect(): Promise<pg.Client> {
     if (this.#client !== null) return this.#client;
+    const { createSessionClient } = await import('../store/postgres/connection.ts');
     const client = createSessionClient(this.#options.url, 'nightshift-cluster');
     client.on('error', (error) => this.#lost(client, error));
     client.on('end', () => this.#lost(client, null));
