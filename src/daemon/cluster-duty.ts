@@ -11,7 +11,7 @@
 import type { ResolvedConfig } from '../config/types.ts';
 import type { Run, Store } from '../store/types.ts';
 import type { Dispatcher } from '../scheduler/dispatcher.ts';
-import type { Scheduler } from '../scheduler/scheduler.ts';
+import { MAX_WAIT_MS, type Scheduler } from '../scheduler/scheduler.ts';
 import type { HostProcesses } from '../scheduler/host-processes.ts';
 import type { ServiceSupervisor } from '../supervisor/services.ts';
 import type { Logger } from '../util/logger.ts';
@@ -103,10 +103,15 @@ export function connectClusterDuty(membership: Membership, parts: DutyParts): ()
     if (membership.leading) void watching.outbox.drain();
   }, parts.config().cluster.heartbeatMs);
   poll.unref();
+  // The slow fallback for a wake-up this node did not hear (its session was down when another node queued work): the
+  // scheduler looks at queued runs every MAX_WAIT_MS anyway; task drivers look again as often.
+  const fallback = setInterval(() => tasks.wake(), MAX_WAIT_MS);
+  fallback.unref();
   // Leadership taken while the daemon was still starting was not seen by a listener: take up its duties now.
   if (membership.leading) onLeader(true);
   return () => {
     clearInterval(poll);
+    clearInterval(fallback);
     membership.events.off('leader', onLeader);
     membership.events.off('fenced', onFenced);
     membership.events.off('wake', onWake);

@@ -51,6 +51,8 @@ export interface FleetOptions {
   /** The `jobs:` section, indented by two spaces. */
   jobs: string;
   count: number;
+  /** Top-level config sections before `jobs:` (queues, checks …). */
+  extra?: string;
   heartbeat?: string;
   deadAfter?: string;
 }
@@ -71,7 +73,7 @@ state_dir: \${FLEET_STATE}
 http: { listen: "127.0.0.1:\${FLEET_PORT}", token: ${FLEET_TOKEN} }
 cluster: { heartbeat: ${options.heartbeat ?? TEST_CLUSTER.heartbeat}, dead_after: ${options.deadAfter ?? TEST_CLUSTER.dead_after} }
 shutdown_grace: 2s
-jobs:
+${options.extra ?? ''}jobs:
 ${options.jobs}`,
   );
   const nodes: FleetNode[] = [];
@@ -148,6 +150,17 @@ async function answers(node: FleetNode): Promise<boolean> {
   } catch {
     return false;
   }
+}
+
+/** Enqueues a task through this node's API; returns its id. */
+export async function enqueueOn(node: FleetNode, queue: string, payload: unknown): Promise<string> {
+  const response = await fetch(`${node.url}/api/v1/queues/${queue}/tasks`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${FLEET_TOKEN}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ payload }),
+  });
+  if (response.status >= 300) throw new Error(`enqueueing on ${node.name}: ${response.status} ${await response.text()}`);
+  return ((await response.json()) as { id: string }).id;
 }
 
 /** Stops a node the way systemd does (SIGTERM) and waits for it to exit. */

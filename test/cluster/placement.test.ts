@@ -7,7 +7,7 @@
 import { afterEach, expect, it } from 'vitest';
 import { waitFor } from '../helpers/wait-for.ts';
 import { usePostgres } from '../helpers/postgres.ts';
-import { startFleet, triggerOn, type Fleet } from './fleet.ts';
+import { enqueueOn, startFleet, triggerOn, type Fleet } from './fleet.ts';
 import { runCli } from '../helpers/cli.ts';
 import type { StatusJson } from '../../src/status/build-status.ts';
 
@@ -24,7 +24,12 @@ it('a pinned job runs on its node wherever it is started; a service runs on one 
   fleet = await startFleet({
     dbUrl: schema.url,
     count: 3,
-    jobs: `  pinned:
+    extra: 'queues:\n  pages: { concurrency: 2 }\n',
+    jobs: `  page_worker:
+    command: "true"
+    queue: pages
+    node: node-2
+  pinned:
     command: "true"
     node: node-3
   pinned_tick:
@@ -51,6 +56,17 @@ it('a pinned job runs on its node wherever it is started; a service runs on one 
     return runs.length >= 3 ? runs : null;
   }, 15_000, 'three fires of the pinned schedule');
   expect(new Set(ticks.map((r) => r.node))).toEqual(new Set(['node-3']));
+
+  // A task enqueued through node-1 for a queue driven on node-2, where nothing else ends to poke its driver: NOTIFY
+  // wakes it.
+  const taskId = await enqueueOn(f.node('node-1'), 'pages', { page: 1 });
+  const done = await waitFor(async () => {
+    const task = await f.store.getTask(taskId);
+    return task?.state === 'done' ? task : null;
+  }, 15_000, 'the task to be done');
+  const taskRun = (await f.runs('page_worker')).find((r) => r.id === done.run_id)!;
+  expect(taskRun.node).toBe('node-2');
+  expect(Date.parse(taskRun.started_at!) - Date.parse(done.created_at), 'woken by NOTIFY').toBeLessThan(5_000);
 
   // The service: one run, on one node.
   const first = await waitFor(async () => (await f.runs('svc')).find((r) => r.status === 'running' && r.pid !== null), 15_000, 'the service to start');

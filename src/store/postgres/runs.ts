@@ -23,7 +23,9 @@ const LOCK_QUEUED_RUN = `SELECT status FROM runs WHERE id = $1 FOR UPDATE SKIP L
  * one database may hold several nightshift schemas and NOTIFY is per database.
  */
 export const WAKE_CHANNEL = 'nightshift_wake';
-const NOTIFY_QUEUED = `SELECT pg_notify('${WAKE_CHANNEL}', 'runs:' || current_schema())`;
+/** A queued run's insert wakes idle nodes in the same statement. */
+const INSERT_QUEUED_RUN = `WITH inserted AS (${INSERT_RUN} RETURNING id)
+  SELECT pg_notify('${WAKE_CHANNEL}', 'runs:' || current_schema()) FROM inserted`;
 const MARK_RUNNING = `UPDATE runs SET status = 'running', started_at = $1, node = $3 WHERE id = $2 AND status = 'queued'
   RETURNING ${RUN_COLUMNS}`;
 const FINISH_RUNNING = `UPDATE runs SET status = $1, reason = $2, exit_code = $3, signal = $4, ended_at = $5,
@@ -51,12 +53,7 @@ export function newRunRow(run: NewRun, state: NewRunState): RunRow {
 }
 
 export async function insertRunRow(db: Db, row: RunRow): Promise<void> {
-  await insertRow(db, row);
-  if (row.status === 'queued') await db.query(NOTIFY_QUEUED);
-}
-
-async function insertRow(db: Db, row: RunRow): Promise<void> {
-  await db.query(INSERT_RUN, [
+  await db.query(row.status === 'queued' ? INSERT_QUEUED_RUN : INSERT_RUN, [
     row.id,
     row.job,
     row.attempt,

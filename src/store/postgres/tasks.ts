@@ -39,9 +39,12 @@ const COLUMNS = TASK_COLUMNS;
 const SELECT_TASK = `SELECT ${COLUMNS} FROM tasks WHERE id = $1`;
 const SELECT_BY_KEY = `SELECT ${COLUMNS} FROM tasks WHERE queue = $1 AND key = $2`;
 /** A repeated key inserts nothing (the partial unique index tasks_key decides, also between two nodes at once). */
-const INSERT_TASK = `INSERT INTO tasks (id, queue, payload, priority, run_at, key, state, created_at, updated_at)
-  VALUES ($1, $2, $3, $4, $5, $6, 'queued', $7, $7)
-  ON CONFLICT (queue, key) WHERE key IS NOT NULL DO NOTHING RETURNING ${COLUMNS}`;
+// The insert and the wake-up of idle nodes in one statement (runs.ts says why NOTIFY); nothing inserted, nobody woken.
+const INSERT_TASK = `WITH inserted AS (
+    INSERT INTO tasks (id, queue, payload, priority, run_at, key, state, created_at, updated_at)
+    VALUES ($1, $2, $3, $4, $5, $6, 'queued', $7, $7)
+    ON CONFLICT (queue, key) WHERE key IS NOT NULL DO NOTHING RETURNING ${COLUMNS})
+  SELECT inserted.*, pg_notify('${WAKE_CHANNEL}', 'tasks:' || current_schema()) FROM inserted`;
 const COUNT_FAILURES = `SELECT count(*) AS n FROM task_failures WHERE queue = $1 AND at > $2`;
 const NTH_FAILURE = `SELECT at FROM task_failures WHERE queue = $1 AND at > $2 ORDER BY at LIMIT 1 OFFSET $3`;
 const INSERT_FAILURE = `INSERT INTO task_failures (queue, at) VALUES ($1, $2)`;
@@ -96,10 +99,7 @@ export async function insertTaskRow(db: Db, task: NewTask): Promise<{ task: Task
   const createdAt = toMs(task.created_at, 'created_at');
   const values = [task.id, task.queue, task.payload_json, task.priority, runAt, pgText(task.key), createdAt];
   const inserted = (await db.query<TaskRow>(INSERT_TASK, values)).rows[0];
-  if (inserted !== undefined) {
-    await db.query(NOTIFY_TASK);
-    return { task: taskFromRow(inserted), duplicate: false };
-  }
+  if (inserted !== undefined) return { task: taskFromRow(inserted), duplicate: false };
   const existing = (await db.query<TaskRow>(SELECT_BY_KEY, [task.queue, pgText(task.key)])).rows[0];
   if (existing === undefined) throw new StoreError('conflict', `task key ${task.key} of queue ${task.queue} changed while enqueuing; try again`);
   return { task: taskFromRow(existing), duplicate: true };
