@@ -94,7 +94,7 @@ export function connectClusterDuty(membership: Membership, parts: DutyParts): ()
     })().catch(report('taking up the leader duties'));
   };
   const onFenced = (): void => dispatcher.abandonAll(NODE_LOST);
-  const onWake = (kind: 'runs' | 'tasks'): void => (kind === 'runs' ? scheduler.wake() : tasks.wake());
+  const onWake = (kind: 'runs' | 'tasks'): void => (kind === 'runs' ? scheduler.wake() : tasks.wakeAll());
   membership.events.on('leader', onLeader);
   membership.events.on('fenced', onFenced);
   membership.events.on('wake', onWake);
@@ -105,7 +105,7 @@ export function connectClusterDuty(membership: Membership, parts: DutyParts): ()
   poll.unref();
   // The slow fallback for a wake-up this node did not hear (its session was down when another node queued work): the
   // scheduler looks at queued runs every MAX_WAIT_MS anyway; task drivers look again as often.
-  const fallback = setInterval(() => tasks.wake(), MAX_WAIT_MS);
+  const fallback = setInterval(() => tasks.wakeAll(), MAX_WAIT_MS);
   fallback.unref();
   // Leadership taken while the daemon was still starting was not seen by a listener: take up its duties now.
   if (membership.leading) onLeader(true);

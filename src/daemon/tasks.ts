@@ -92,6 +92,15 @@ export class Tasks {
     for (const driver of this.#drivers.values()) driver.wake();
   }
 
+  /**
+   * Another node queued tasks (a NOTIFY, or the fallback poll): every waiting consumer looks again — the drivers of
+   * `queue:` jobs and the SDK workers long-polling this node.
+   */
+  wakeAll(): void {
+    this.wake();
+    this.service.pokeAll();
+  }
+
   /** The variables that hand a queue-driven run its task (see QueueDriver.runEnv). */
   async runEnv(job: JobConfig, run: Run): Promise<Record<string, string>> {
     if (run.trigger !== 'task') return {};

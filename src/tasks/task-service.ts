@@ -143,6 +143,11 @@ export class TaskService {
   }
 
   /** Something changed in `queue` that may let a waiting claim succeed. */
+  /** Every queue with someone waiting looks again (another node enqueued work: src/cluster/). */
+  pokeAll(): void {
+    for (const gate of this.#gates.values()) gate.poke();
+  }
+
   poke(queue: string): void {
     this.#gates.get(queue)?.poke();
   }

@@ -7,7 +7,7 @@
 import { afterEach, expect, it } from 'vitest';
 import { waitFor } from '../helpers/wait-for.ts';
 import { usePostgres } from '../helpers/postgres.ts';
-import { enqueueOn, startFleet, triggerOn, type Fleet } from './fleet.ts';
+import { enqueueOn, FLEET_TOKEN, startFleet, triggerOn, type Fleet } from './fleet.ts';
 import { runCli } from '../helpers/cli.ts';
 import type { StatusJson } from '../../src/status/build-status.ts';
 
@@ -24,7 +24,7 @@ it('a pinned job runs on its node wherever it is started; a service runs on one 
   fleet = await startFleet({
     dbUrl: schema.url,
     count: 3,
-    extra: 'queues:\n  pages: { concurrency: 2 }\n',
+    extra: 'queues:\n  pages: { concurrency: 2 }\n  inbox: {}\n',
     jobs: `  page_worker:
     command: "true"
     queue: pages
@@ -67,6 +67,19 @@ it('a pinned job runs on its node wherever it is started; a service runs on one 
   const taskRun = (await f.runs('page_worker')).find((r) => r.id === done.run_id)!;
   expect(taskRun.node).toBe('node-2');
   expect(Date.parse(taskRun.started_at!) - Date.parse(done.created_at), 'woken by NOTIFY').toBeLessThan(5_000);
+
+  // An SDK worker long-polling node-2 gets a task enqueued through node-1 as it comes, not at its poll's end.
+  const polled = fetch(`${f.node('node-2').url}/api/v1/queues/inbox/claim`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${FLEET_TOKEN}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ wait: '20s', lease: '30s' }),
+  });
+  await new Promise((resolve) => setTimeout(resolve, 300)); // the poll is waiting before the task exists
+  const askedAt = Date.now();
+  const inboxId = await enqueueOn(f.node('node-1'), 'inbox', { hello: 'world' });
+  const claimed = (await (await polled).json()) as { id: string } | null;
+  expect(claimed?.id).toBe(inboxId);
+  expect(Date.now() - askedAt, 'the long-poll was woken by NOTIFY').toBeLessThan(5_000);
 
   // The service: one run, on one node.
   const first = await waitFor(async () => (await f.runs('svc')).find((r) => r.status === 'running' && r.pid !== null), 15_000, 'the service to start');
