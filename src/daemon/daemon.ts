@@ -317,7 +317,7 @@ export class Daemon implements ControlPlane {
   }
 
   waitForRunEnd(runId: string, timeoutMs: number): Promise<void> {
-    return waitForRunEnd(this.dispatcher.events, this.store, runId, timeoutMs);
+    return waitForRunEnd(this.dispatcher.events, this.store, runId, timeoutMs, { cluster: this.current.store.kind !== 'sqlite' });
   }
 
   get pings(): PingIntake {

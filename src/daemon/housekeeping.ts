@@ -36,16 +36,29 @@ export async function recoverAtStart(deps: { store: Store; host: HostProcesses; 
   if (recovered.lost.length) logger.warn({ lost: recovered.lost.length, retried: recovered.retried }, 'recovered runs left by a previous daemon');
 }
 
+/** How often a wait for a run's end asks the store in a cluster, where the run may end on another node. */
+const CLUSTER_RUN_END_POLL_MS = 500;
+
 /** Resolves when the run reaches a final state (ended or skipped), or after `timeoutMs`, whichever is first. */
-export function waitForRunEnd(events: EventEmitter<DispatcherEvents>, store: Store, runId: string, timeoutMs: number): Promise<void> {
+export function waitForRunEnd(
+  events: EventEmitter<DispatcherEvents>,
+  store: Store,
+  runId: string,
+  timeoutMs: number,
+  opts: { cluster?: boolean } = {},
+): Promise<void> {
   return new Promise((resolve) => {
     const done = (run: Run) => {
       if (run.id !== runId || !FINISHED_STATUSES.includes(run.status)) return;
       finish();
     };
     const timer = setTimeout(() => finish(), timeoutMs);
+    // In a cluster the run may be another node's: its end is no event here, so the store is asked now and then.
+    const look = () => void store.getRun(runId).then((run) => run && done(run), () => {});
+    const elsewhere = opts.cluster ? setInterval(look, CLUSTER_RUN_END_POLL_MS) : null;
     const finish = () => {
       clearTimeout(timer);
+      if (elsewhere) clearInterval(elsewhere);
       events.off('run:ended', done);
       events.off('run:skipped', done);
       resolve();
@@ -53,7 +66,7 @@ export function waitForRunEnd(events: EventEmitter<DispatcherEvents>, store: Sto
     events.on('run:ended', done);
     events.on('run:skipped', done);
     // The run may have ended between the caller's read and this subscription.
-    void store.getRun(runId).then((run) => run && done(run));
+    look();
   });
 }
 

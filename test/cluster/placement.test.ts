@@ -51,6 +51,13 @@ it('a pinned job runs on its node wherever it is started; a service runs on one 
   }, 15_000, 'the pinned run to run');
   expect(ran.node).toBe('node-3');
   expect(Date.parse(ran.started_at!) - Date.parse(ran.scheduled_at), 'woken by NOTIFY, not by the 30 s fallback poll').toBeLessThan(5_000);
+  // `run --wait` on node-1 follows the run to its end on node-3.
+  const waitedFrom = Date.now();
+  const waited = await runCli(['run', 'pinned', '--wait', '--json', '-c', f.configPath], { env: f.node('node-1').env });
+  expect(waited.code, waited.stderr).toBe(0);
+  expect(JSON.parse(waited.stdout)).toMatchObject({ status: 'succeeded', node: 'node-3' });
+  expect(Date.now() - waitedFrom, 'the wait saw the end on another node promptly').toBeLessThan(8_000);
+
   const ticks = await waitFor(async () => {
     const runs = (await f.runs('pinned_tick')).filter((r) => r.status === 'succeeded');
     return runs.length >= 3 ? runs : null;
