@@ -25,6 +25,8 @@ export interface MembershipEvents {
   fenced: [];
   /** Another node queued runs or tasks: look for work now instead of at the next fallback poll. */
   wake: [kind: 'runs' | 'tasks'];
+  /** Some node was asked (API, dashboard) to cancel this run; the node supervising it does. */
+  cancel: [runId: string];
 }
 
 /** Marks a dead node's runs lost and retries them (src/cluster/node-reaper.ts); called by the leader only. */
@@ -45,6 +47,8 @@ export interface Membership {
   stop(): Promise<void>;
   /** The nodes as of the last heartbeat, this one included. */
   nodes(): NodeView[];
+  /** Asks every node to cancel `runId` (the one supervising it does); false where there are no other nodes. */
+  askToCancel(runId: string): Promise<boolean>;
 }
 
 /**
@@ -75,6 +79,10 @@ export class SoloMembership implements Membership {
   async stop(): Promise<void> {
     await this.#release?.();
     this.#release = null;
+  }
+
+  async askToCancel(): Promise<boolean> {
+    return false;
   }
 
   nodes(): NodeView[] {

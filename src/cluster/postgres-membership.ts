@@ -129,6 +129,12 @@ export class PostgresMembership implements Membership {
     await client.end().catch(() => {});
   }
 
+  async askToCancel(runId: string): Promise<boolean> {
+    const client = await this.#connect();
+    await sql.notifyCancel(client, runId);
+    return true;
+  }
+
   async #connect(): Promise<pg.Client> {
     if (this.#client !== null) return this.#client;
     const { createSessionClient } = await import('../store/postgres/connection.ts');
@@ -137,8 +143,10 @@ export class PostgresMembership implements Membership {
     client.on('end', () => this.#lost(client, null));
     client.on('notification', (message) => {
       if (message.channel !== WAKE_CHANNEL || message.payload === undefined) return;
-      const [kind, schema] = message.payload.split(':');
-      if (schema === this.#schema && (kind === 'runs' || kind === 'tasks')) this.events.emit('wake', kind);
+      const [kind, schema, runId] = message.payload.split(':');
+      if (schema !== this.#schema) return;
+      if (kind === 'runs' || kind === 'tasks') this.events.emit('wake', kind);
+      else if (kind === 'cancel' && runId !== undefined) this.events.emit('cancel', runId);
     });
     try {
       await client.connect();

@@ -3,6 +3,7 @@
  * time is the database's clock in epoch milliseconds, so nodes whose clocks disagree still agree on who is stale.
  */
 import type pg from 'pg';
+import { WAKE_CHANNEL } from '../store/postgres/runs.ts';
 
 /** The leader lock: two-number advisory lock (namespace, hashtext(schema)), one leader per nightshift schema. */
 export const LEADER_LOCK_NAMESPACE = 0x6e730006;
@@ -114,6 +115,11 @@ export async function orphanNodes(client: pg.Client): Promise<string[]> {
 
 export async function leave(client: pg.Client, name: string, epoch: number): Promise<void> {
   await client.query(`DELETE FROM nodes WHERE name = $1 AND epoch = $2`, [name, epoch]);
+}
+
+/** Asks every node, through LISTEN, to cancel a run (the one supervising it does; no one else has it). */
+export async function notifyCancel(client: pg.Client, runId: string): Promise<void> {
+  await client.query(`SELECT pg_notify($1, 'cancel:' || current_schema() || ':' || $2)`, [WAKE_CHANNEL, runId]);
 }
 
 export async function listNodes(client: pg.Client): Promise<NodeListRow[]> {

@@ -98,6 +98,8 @@ export function connectClusterDuty(membership: Membership, parts: DutyParts): ()
   membership.events.on('leader', onLeader);
   membership.events.on('fenced', onFenced);
   membership.events.on('wake', onWake);
+  const onCancel = (runId: string): void => void dispatcher.cancel(runId, 'an API cancel request');
+  membership.events.on('cancel', onCancel);
   // The leader's fallback poll for notifications other nodes queued (no NOTIFY for those: a few seconds is fine).
   const poll = setInterval(() => {
     if (membership.leading) void watching.outbox.drain();
@@ -115,5 +117,6 @@ export function connectClusterDuty(membership: Membership, parts: DutyParts): ()
     membership.events.off('leader', onLeader);
     membership.events.off('fenced', onFenced);
     membership.events.off('wake', onWake);
+    membership.events.off('cancel', onCancel);
   };
 }

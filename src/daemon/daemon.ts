@@ -316,6 +316,10 @@ export class Daemon implements ControlPlane {
     return this.dispatcher.cancel(runId, 'an API cancel request');
   }
 
+  async cancelElsewhere(run: Run): Promise<boolean> {
+    return run.node !== this.current.node && (await this.membership.askToCancel(run.id));
+  }
+
   waitForRunEnd(runId: string, timeoutMs: number): Promise<void> {
     return waitForRunEnd(this.dispatcher.events, this.store, runId, timeoutMs, { cluster: this.current.store.kind !== 'sqlite' });
   }

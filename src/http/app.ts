@@ -104,10 +104,10 @@ export function createApp(plane: ControlPlane): Hono {
   api.post('/runs/:id/cancel', async (c) => {
     const run = await findRun(plane, c.req.param('id'));
     if (run.status !== 'running') throw new ApiError(409, 'not_running', `run ${run.id} is ${run.status}, not running`);
-    if (!plane.cancelRun(run.id)) {
-      throw new ApiError(409, 'not_here', `run ${run.id} is not supervised by this daemon (started by ${run.trigger})`);
-    }
-    return c.json({ run: run.id, cancelling: true }, 202);
+    if (plane.cancelRun(run.id)) return c.json({ run: run.id, cancelling: true }, 202);
+    // Another node's run (a cluster on PostgreSQL): that node is asked, and cancels it as if asked directly.
+    if (run.trigger !== 'exec' && (await plane.cancelElsewhere?.(run))) return c.json({ run: run.id, cancelling: true, node: run.node }, 202);
+    throw new ApiError(409, 'not_here', `run ${run.id} is not supervised by this daemon (started by ${run.trigger})`);
   });
   api.post('/jobs/:name/reset', async (c) => {
     const name = knownJob(plane, c.req.param('name'));

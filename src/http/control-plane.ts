@@ -29,6 +29,8 @@ export interface ControlPlane {
   waitForRunEnd(runId: string, timeoutMs: number): Promise<void>;
   /** Kills a run this daemon supervises; false when it is not running here. */
   cancelRun(runId: string): boolean;
+  /** Asks the node supervising a run of the cluster to cancel it (PostgreSQL); false where there is no other node. */
+  cancelElsewhere?(run: Run): Promise<boolean>;
   /** Why the daemon is not healthy: checks down, its own loops stuck, alerts not going out. Empty when healthy. */
   healthReasons(): Promise<HealthReason[]>;
   /** Where Healthchecks.io-compatible pings go. */

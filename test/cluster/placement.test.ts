@@ -39,6 +39,8 @@ it('a pinned job runs on its node wherever it is started; a service runs on one 
   svc:
     command: "sleep 600"
     restart: always
+  slow:
+    command: "sleep 60"
 `,
   });
   const f = fleet;
@@ -87,6 +89,19 @@ it('a pinned job runs on its node wherever it is started; a service runs on one 
   const claimed = (await (await polled).json()) as { id: string } | null;
   expect(claimed?.id).toBe(inboxId);
   expect(Date.now() - askedAt, 'the long-poll was woken by NOTIFY').toBeLessThan(5_000);
+
+  // A cancel asked of node-1 for a run on node-2: node-2 is told, and kills it.
+  const slowId = await triggerOn(f.node('node-2'), 'slow');
+  runIds.push(slowId);
+  await waitFor(async () => (await f.store.getRun(slowId))?.pid != null, 15_000, 'the slow run to start on node-2');
+  const cancel = await fetch(`${f.node('node-1').url}/api/v1/runs/${slowId}/cancel`, { method: 'POST', headers: { authorization: `Bearer ${FLEET_TOKEN}` } });
+  expect(cancel.status, await cancel.clone().text()).toBe(202);
+  expect(await cancel.json()).toEqual({ run: slowId, cancelling: true, node: 'node-2' });
+  const cancelled = await waitFor(async () => {
+    const run = await f.store.getRun(slowId);
+    return run?.status !== 'running' ? run : null;
+  }, 10_000, 'the run to be cancelled on its node');
+  expect(cancelled).toMatchObject({ status: 'killed', node: 'node-2' });
 
   // The service: one run, on one node.
   const first = await waitFor(async () => (await f.runs('svc')).find((r) => r.status === 'running' && r.pid !== null), 15_000, 'the service to start');
