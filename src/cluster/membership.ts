@@ -25,9 +25,12 @@ export interface MembershipEvents {
   fenced: [];
   /** Another node queued runs or tasks: look for work now instead of at the next fallback poll. */
   wake: [kind: 'runs' | 'tasks'];
-  /** Some node was asked (API, dashboard) to cancel this run; the node supervising it does. */
-  cancel: [runId: string];
+  /** Some node was asked to cancel this run (API, dashboard, `overlap: replace`); the node supervising it does. */
+  cancel: [runId: string, why: CancelReason];
 }
+
+/** Why a run is cancelled from another node: asked through the API, or replaced by a new start (`overlap: replace`). */
+export type CancelReason = 'api' | 'replaced';
 
 /** Marks a dead node's runs lost and retries them (src/cluster/node-reaper.ts); called by the leader only. */
 export type ReapNode = (node: string) => Promise<void>;
@@ -48,7 +51,7 @@ export interface Membership {
   /** The nodes as of the last heartbeat, this one included. */
   nodes(): NodeView[];
   /** Asks every node to cancel `runId` (the one supervising it does); false where there are no other nodes. */
-  askToCancel(runId: string): Promise<boolean>;
+  askToCancel(runId: string, why: CancelReason): Promise<boolean>;
 }
 
 /**

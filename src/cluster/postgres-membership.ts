@@ -19,7 +19,7 @@ import type pg from 'pg';
 import { WAKE_CHANNEL } from '../store/postgres/runs.ts';
 import type { Logger } from '../util/logger.ts';
 import { iso } from '../util/time.ts';
-import type { Membership, MembershipEvents, NodeView, ReapNode } from './membership.ts';
+import type { CancelReason, Membership, MembershipEvents, NodeView, ReapNode } from './membership.ts';
 import * as sql from './postgres-nodes.ts';
 
 export interface PostgresMembershipOptions {
@@ -129,9 +129,9 @@ export class PostgresMembership implements Membership {
     await client.end().catch(() => {});
   }
 
-  async askToCancel(runId: string): Promise<boolean> {
+  async askToCancel(runId: string, why: CancelReason): Promise<boolean> {
     const client = await this.#connect();
-    await sql.notifyCancel(client, runId);
+    await sql.notifyCancel(client, runId, why);
     return true;
   }
 
@@ -143,10 +143,10 @@ export class PostgresMembership implements Membership {
     client.on('end', () => this.#lost(client, null));
     client.on('notification', (message) => {
       if (message.channel !== WAKE_CHANNEL || message.payload === undefined) return;
-      const [kind, schema, runId] = message.payload.split(':');
+      const [kind, schema, runId, why] = message.payload.split(':');
       if (schema !== this.#schema) return;
       if (kind === 'runs' || kind === 'tasks') this.events.emit('wake', kind);
-      else if (kind === 'cancel' && runId !== undefined) this.events.emit('cancel', runId);
+      else if (kind === 'cancel' && runId !== undefined) this.events.emit('cancel', runId, why === 'replaced' ? 'replaced' : 'api');
     });
     try {
       await client.connect();

@@ -118,8 +118,8 @@ export async function leave(client: pg.Client, name: string, epoch: number): Pro
 }
 
 /** Asks every node, through LISTEN, to cancel a run (the one supervising it does; no one else has it). */
-export async function notifyCancel(client: pg.Client, runId: string): Promise<void> {
-  await client.query(`SELECT pg_notify($1, 'cancel:' || current_schema() || ':' || $2)`, [WAKE_CHANNEL, runId]);
+export async function notifyCancel(client: pg.Client, runId: string, why: string): Promise<void> {
+  await client.query(`SELECT pg_notify($1, 'cancel:' || current_schema() || ':' || $2 || ':' || $3)`, [WAKE_CHANNEL, runId, why]);
 }
 
 export async function listNodes(client: pg.Client): Promise<NodeListRow[]> {

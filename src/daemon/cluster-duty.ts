@@ -16,7 +16,7 @@ import type { HostProcesses } from '../scheduler/host-processes.ts';
 import type { ServiceSupervisor } from '../supervisor/services.ts';
 import type { Logger } from '../util/logger.ts';
 import { VERSION } from '../version.ts';
-import { SoloMembership, type Membership } from '../cluster/membership.ts';
+import { SoloMembership, type CancelReason, type Membership } from '../cluster/membership.ts';
 import { PostgresMembership } from '../cluster/postgres-membership.ts';
 import { nodeReaper } from '../cluster/node-reaper.ts';
 import { acquireInstanceLock } from './instance-lock.ts';
@@ -98,7 +98,7 @@ export function connectClusterDuty(membership: Membership, parts: DutyParts): ()
   membership.events.on('leader', onLeader);
   membership.events.on('fenced', onFenced);
   membership.events.on('wake', onWake);
-  const onCancel = (runId: string): void => void dispatcher.cancel(runId, 'an API cancel request');
+  const onCancel = (runId: string, why: CancelReason): void => void dispatcher.cancel(runId, why === 'replaced' ? 'replaced' : 'an API cancel request');
   membership.events.on('cancel', onCancel);
   // The leader's fallback poll for notifications other nodes queued (no NOTIFY for those: a few seconds is fine).
   const poll = setInterval(() => {

@@ -93,6 +93,7 @@ export function composeParts(ctx: PartsContext): DaemonParts {
     logger,
     node: initial.node,
     pinning: !sameHost,
+    ...(sameHost ? {} : { cancelRemote: (runId: string) => membership!.askToCancel(runId, 'replaced') }),
     jobs: () => config().jobs,
     maxConcurrentRuns: () => config().limits.maxConcurrentRuns,
     sameHost,

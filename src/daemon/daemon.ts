@@ -317,7 +317,7 @@ export class Daemon implements ControlPlane {
   }
 
   async cancelElsewhere(run: Run): Promise<boolean> {
-    return run.node !== this.current.node && (await this.membership.askToCancel(run.id));
+    return run.node !== this.current.node && (await this.membership.askToCancel(run.id, 'api'));
   }
 
   waitForRunEnd(runId: string, timeoutMs: number): Promise<void> {

@@ -40,6 +40,8 @@ export interface DispatcherDeps {
    * Several nodes share the store: a job pinned to another node (`jobs.X.node`) is queued for that node rather than
    * started here, and this node leaves that job's queued runs alone.
    */
+  /** Several nodes: asks the node running `runId` to cancel it as replaced (`overlap: replace` across nodes). */
+  cancelRemote?: (runId: string) => Promise<boolean>;
   pinning?: boolean;
   /** The current job definitions (they change on reload; running runs keep the definition they started with). */
   jobs: () => Readonly<Record<string, JobConfig>>;

@@ -91,12 +91,13 @@ export class Dispatcher {
 
   /**
    * Hands a start to the node the job is pinned to, through the queue (it wakes on the queued run). Its overlap policy
-   * is applied here against the job lock, which every node shares: a run of it anywhere makes `skip` skip. `replace`
-   * cannot kill a process on another machine, so it queues behind the running one.
+   * is applied here against the job lock, which every node shares: a run of it anywhere makes `skip` skip, and
+   * `replace` has its node told to stop it (the queued start goes once the lock is free).
    */
   private async queueForItsNode(job: JobConfig, run: NewRun): Promise<Run> {
     const held = await this.deps.store.getLock(JOB_LOCK_PREFIX + job.name);
     if (held !== null && job.overlap === 'skip') return this.skip(run, 'overlap');
+    if (held?.run_id && job.overlap === 'replace') await this.deps.cancelRemote?.(held.run_id);
     return this.queue(run);
   }
 
@@ -259,6 +260,7 @@ export class Dispatcher {
       store: this.deps.store,
       cancelLocal: (runId) => this.cancelAndWait(runId, 'replaced'),
       killExternal: this.deps.killExternal,
+      ...(this.deps.cancelRemote ? { cancelRemote: this.deps.cancelRemote } : {}),
       logger: this.deps.logger,
     });
     if (decision === 'queue') return this.queue(run);

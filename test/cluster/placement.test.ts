@@ -41,6 +41,9 @@ it('a pinned job runs on its node wherever it is started; a service runs on one 
     restart: always
   slow:
     command: "sleep 60"
+  replacer:
+    command: "sleep 60"
+    overlap: replace
 `,
   });
   const f = fleet;
@@ -102,6 +105,20 @@ it('a pinned job runs on its node wherever it is started; a service runs on one 
     return run?.status !== 'running' ? run : null;
   }, 10_000, 'the run to be cancelled on its node');
   expect(cancelled).toMatchObject({ status: 'killed', node: 'node-2' });
+
+  // overlap: replace across nodes: a start on node-1 has node-2 kill its run (replaced), then runs once the lock is free.
+  const firstId = await triggerOn(f.node('node-2'), 'replacer');
+  runIds.push(firstId);
+  await waitFor(async () => (await f.store.getRun(firstId))?.pid != null, 15_000, 'the first replacer run to start on node-2');
+  const secondId = await triggerOn(f.node('node-1'), 'replacer');
+  runIds.push(secondId);
+  const replaced = await waitFor(async () => {
+    const run = await f.store.getRun(firstId);
+    return run?.status !== 'running' ? run : null;
+  }, 10_000, 'the first run to be replaced');
+  expect(replaced).toMatchObject({ status: 'killed', reason: 'replaced', node: 'node-2' });
+  await waitFor(async () => (await f.store.getRun(secondId))?.status === 'running', 10_000, 'the replacing run to start');
+  expect((await f.runs('replacer')).filter((r) => r.status === 'running').map((r) => r.id)).toEqual([secondId]);
 
   // The service: one run, on one node.
   const first = await waitFor(async () => (await f.runs('svc')).find((r) => r.status === 'running' && r.pid !== null), 15_000, 'the service to start');
