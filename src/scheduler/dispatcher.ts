@@ -6,7 +6,7 @@ import { newRunId } from '../util/ids.ts';
 import { iso } from '../util/time.ts';
 import { isHolderAlive } from './holder-liveness.ts';
 import { decideRetry } from './retry-policy.ts';
-import { resolveOverlap } from './overlap.ts';
+import { overlapOnItsNode, resolveOverlap } from './overlap.ts';
 import { endFromResult } from './run-end.ts';
 import { endDeadHoldersRun } from './reclaim.ts';
 import { PAUSE_ONLY, type RunPolicy } from './run-policy.ts';
@@ -89,16 +89,10 @@ export class Dispatcher {
     return this.deps.pinning === true && job.node !== null && job.node !== this.deps.node;
   }
 
-  /**
-   * Hands a start to the node the job is pinned to, through the queue (it wakes on the queued run). Its overlap policy
-   * is applied here against the job lock, which every node shares: a run of it anywhere makes `skip` skip, and
-   * `replace` has its node told to stop it (the queued start goes once the lock is free).
-   */
+  /** Hands a start to the node the job is pinned to, through the queue (it wakes on the queued run). */
   private async queueForItsNode(job: JobConfig, run: NewRun): Promise<Run> {
     const held = await this.deps.store.getLock(JOB_LOCK_PREFIX + job.name);
-    if (held !== null && job.overlap === 'skip') return this.skip(run, 'overlap');
-    if (held?.run_id && job.overlap === 'replace') await this.deps.cancelRemote?.(held.run_id);
-    return this.queue(run);
+    return (await overlapOnItsNode(job, held, this.deps.cancelRemote)) === 'skip' ? this.skip(run, 'overlap') : this.queue(run);
   }
 
   /**

@@ -47,3 +47,18 @@ export async function resolveOverlap(job: JobConfig, holder: LockRecord, ctx: Ov
     }
   }
 }
+
+/**
+ * The overlap policy of a start handed to the node its job is pinned to (several nodes), applied against the job lock
+ * every node shares: a run of it anywhere makes `skip` skip, and `replace` has that run's node told to stop it; the
+ * start is queued for its node, and goes once the lock is free.
+ */
+export async function overlapOnItsNode(
+  job: JobConfig,
+  held: LockRecord | null,
+  cancelRemote: ((runId: string) => Promise<boolean>) | undefined,
+): Promise<'skip' | 'queue'> {
+  if (held !== null && job.overlap === 'skip') return 'skip';
+  if (held?.run_id && job.overlap === 'replace') await cancelRemote?.(held.run_id);
+  return 'queue';
+}
