@@ -138,7 +138,8 @@ export class PostgresMembership implements Membership {
   async #connect(): Promise<pg.Client> {
     if (this.#client !== null) return this.#client;
     const { createSessionClient } = await import('../store/postgres/connection.ts');
-    const client = createSessionClient(this.#options.url, 'nightshift-cluster');
+    // A heartbeat that takes as long as dead_after is as good as none: it is abandoned, and the session with it.
+    const client = createSessionClient(this.#options.url, 'nightshift-cluster', this.#options.deadAfterMs);
     client.on('error', (error) => this.#lost(client, error));
     client.on('end', () => this.#lost(client, null));
     client.on('notification', (message) => {
@@ -209,8 +210,9 @@ export class PostgresMembership implements Membership {
     } catch (error) {
       if (this.#failures++ === 0) this.#logger.error({ err: error }, `cluster heartbeat failed; trying again every ${this.#options.heartbeatMs} ms (said once until one works)`);
       else this.#logger.debug({ err: error }, 'cluster heartbeat failed again');
-      // A session that errored is not trusted with the leader lock: end it and start over.
-      if (this.#client !== null && this.#failures > 1) this.#lost(this.#client, error instanceof Error ? error : null);
+      // A session that errored (or a query that timed out on it) is not trusted with the leader lock: end it and start
+      // over on a new one.
+      if (this.#client !== null) this.#lost(this.#client, error instanceof Error ? error : null);
     }
   }
 
@@ -238,12 +240,22 @@ export class PostgresMembership implements Membership {
   async #reapDead(client: pg.Client): Promise<void> {
     for (const dead of await sql.markDead(client, this.#options.node, this.#options.deadAfterMs)) {
       this.#logger.warn({ node: dead }, `node ${dead} stopped heartbeating: its runs are lost and retried elsewhere`);
-      await this.#options.reap(dead);
-      await sql.forget(client, dead);
+      if (await this.#reap(dead)) await sql.forget(client, dead);
     }
     for (const orphan of await sql.orphanNodes(client)) {
       this.#logger.warn({ node: orphan }, `runs of ${orphan}, which is no member of the cluster, are lost and retried`);
-      await this.#options.reap(orphan);
+      await this.#reap(orphan);
+    }
+  }
+
+  /** A failed reap (the store's pool, not this session) is tried again next heartbeat: the dead row stays till then. */
+  async #reap(node: string): Promise<boolean> {
+    try {
+      await this.#options.reap(node);
+      return true;
+    } catch (error) {
+      this.#logger.error({ err: error, node }, `could not mark the runs of ${node} lost; trying again at the next heartbeat`);
+      return false;
     }
   }
 

@@ -59,13 +59,16 @@ export function createPool(url: string, options: PoolOptions = {}): pg.Pool {
  * One connection of its own, outside the pool, with the pool's settings: a cluster node's session holds its leader lock
  * and LISTENs, which a pooled connection (checked out per statement) cannot (src/cluster/postgres-membership.ts).
  */
-export function createSessionClient(url: string, applicationName: string): pg.Client {
+export function createSessionClient(url: string, applicationName: string, queryTimeoutMs: number): pg.Client {
   return new pg.Client({
     connectionString: url,
     connectionTimeoutMillis: parseDuration(POSTGRES_POOL.connect_timeout),
     statement_timeout: parseDuration(POSTGRES_POOL.statement_timeout),
+    // A network cut sends no reset: without a timeout of its own a query would wait for TCP to give up (minutes).
+    query_timeout: queryTimeoutMs,
     application_name: applicationName,
     keepAlive: true,
+    keepAliveInitialDelayMillis: 10_000,
     types: typeParsers,
   });
 }
