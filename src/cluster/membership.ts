@@ -3,6 +3,7 @@
  * act once, reaps dead nodes), what the other nodes are, and the signals the daemon acts on. SQLite has one node that
  * always leads (SoloMembership); PostgreSQL elects one (src/cluster/postgres-membership.ts).
  */
+import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 
 /** One node as `nightshift status` shows it (DESIGN.md: `nodes: [{ name, leader, last_seen_at, running }]`). */
@@ -27,6 +28,15 @@ export interface MembershipEvents {
   wake: [kind: 'runs' | 'tasks'];
   /** Some node was asked to cancel this run (API, dashboard, `overlap: replace`); the node supervising it does. */
   cancel: [runId: string, why: CancelReason];
+}
+
+/**
+ * The application_name of all of a daemon's connections on PostgreSQL (its store's pool and its cluster session):
+ * `nightshift <node> <6 hex>`, unique to this process, recorded in its `nodes` row (`session`).
+ */
+export function sessionName(node: string): string {
+  // ASCII and short, so the server keeps it whole and it matches the recorded one byte for byte.
+  return `nightshift ${node.replace(/[^A-Za-z0-9._-]/g, '_').slice(0, 40)} ${randomBytes(3).toString('hex')}`;
 }
 
 /** Why a run is cancelled from another node: asked through the API, or replaced by a new start (`overlap: replace`). */

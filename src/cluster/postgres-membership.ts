@@ -22,9 +22,15 @@ import { iso } from '../util/time.ts';
 import type { CancelReason, Membership, MembershipEvents, NodeView, ReapNode } from './membership.ts';
 import * as sql from './postgres-nodes.ts';
 
+/** After ending a silent leader's sessions: how often, and how many times, the lock it held is tried at once. */
+const UNSEAT_WAIT_MS = 50;
+const UNSEAT_TRIES = 10;
+
 export interface PostgresMembershipOptions {
   url: string;
   node: string;
+  /** The application_name of this process's connections, store pool included (membership.ts sessionName). */
+  session: string;
   version: string;
   heartbeatMs: number;
   deadAfterMs: number;
@@ -139,7 +145,7 @@ export class PostgresMembership implements Membership {
     if (this.#client !== null) return this.#client;
     const { createSessionClient } = await import('../store/postgres/connection.ts');
     // A heartbeat that takes as long as dead_after is as good as none: it is abandoned, and the session with it.
-    const client = createSessionClient(this.#options.url, 'nightshift-cluster', this.#options.deadAfterMs);
+    const client = createSessionClient(this.#options.url, this.#options.session, this.#options.deadAfterMs);
     client.on('error', (error) => this.#lost(client, error));
     client.on('end', () => this.#lost(client, null));
     client.on('notification', (message) => {
@@ -173,7 +179,7 @@ export class PostgresMembership implements Membership {
 
   async #register(client: pg.Client): Promise<void> {
     const { node, version, pid } = { ...this.#options, pid: process.pid };
-    this.#epoch = await sql.register(client, { name: node, host: hostname(), pid, version });
+    this.#epoch = await sql.register(client, { name: node, session: this.#options.session, host: hostname(), pid, version });
     this.#logger.info({ node, epoch: this.#epoch }, `joined the cluster as ${node}`);
   }
 
@@ -193,17 +199,29 @@ export class PostgresMembership implements Membership {
     try {
       const client = await this.#connect();
       if (!(await sql.beat(client, node, this.#epoch ?? -1)) && !(await this.#rejoin(client))) return;
+      let took = false;
       if (!this.#leading && !this.#resigned) {
-        if (await sql.tryLead(client)) {
-          await sql.markLeader(client, node);
-          this.#logger.info({ node }, `${node} is the leader`);
-          this.#setLeading(true);
-        } else {
+        took = await sql.tryLead(client);
+        if (!took) {
           const unseated = await sql.unseatStaleLeader(client, deadAfterMs);
-          if (unseated !== null) this.#logger.warn({ leader: unseated }, `leader ${unseated} stopped heartbeating: its session was ended so another node can lead`);
+          if (unseated !== null) {
+            this.#logger.warn({ leader: unseated }, `leader ${unseated} stopped heartbeating: its sessions were ended so another node can lead`);
+            // Its lock goes as its backend exits, a moment after being told to: take it now, not a heartbeat later.
+            for (let i = 0; i < UNSEAT_TRIES && !took; i++) {
+              await new Promise((resolve) => setTimeout(resolve, UNSEAT_WAIT_MS));
+              took = await sql.tryLead(client);
+            }
+          }
         }
+        if (took) await sql.markLeader(client, node);
       }
-      if (this.#leading && Date.now() - this.#connectedAt >= deadAfterMs) await this.#reapDead(client);
+      // A new leader reaps before it fires: the dead leader's run still holds its job's lock until then, and the first
+      // fire would be skipped as an overlap.
+      if ((this.#leading || took) && Date.now() - this.#connectedAt >= deadAfterMs) await this.#reapDead(client);
+      if (took) {
+        this.#logger.info({ node }, `${node} is the leader`);
+        this.#setLeading(true);
+      }
       this.#nodes = (await sql.listNodes(client)).map((n) => ({ name: n.name, leader: n.leader, last_seen_at: iso(n.heartbeat_at), running: n.running }));
       if (this.#failures > 0) this.#logger.info({ failures: this.#failures }, 'cluster heartbeats work again');
       this.#failures = 0;

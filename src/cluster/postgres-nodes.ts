@@ -21,6 +21,8 @@ export interface NodeRow {
 
 export interface Registration {
   name: string;
+  /** The application_name of all of this process's connections (membership.ts sessionName). */
+  session: string;
   host: string;
   pid: number;
   version: string;
@@ -44,13 +46,13 @@ export async function findNode(client: pg.Client, name: string): Promise<NodeRow
 
 /** Inserts or takes over the node's row with a new epoch; returns the epoch. */
 export async function register(client: pg.Client, node: Registration): Promise<number> {
-  const sql = `INSERT INTO nodes (name, epoch, host, pid, version, started_at, heartbeat_at, backend_pid, leader)
-    VALUES ($1, nextval('node_epochs'), $2, $3, $4, ${NOW_MS}, ${NOW_MS}, pg_backend_pid(), FALSE)
-    ON CONFLICT (name) DO UPDATE SET epoch = excluded.epoch, host = excluded.host, pid = excluded.pid,
+  const sql = `INSERT INTO nodes (name, epoch, host, pid, version, started_at, heartbeat_at, backend_pid, session, leader)
+    VALUES ($1, nextval('node_epochs'), $2, $3, $4, ${NOW_MS}, ${NOW_MS}, pg_backend_pid(), $5, FALSE)
+    ON CONFLICT (name) DO UPDATE SET epoch = excluded.epoch, host = excluded.host, pid = excluded.pid, session = excluded.session,
       version = excluded.version, started_at = excluded.started_at, heartbeat_at = excluded.heartbeat_at,
       backend_pid = excluded.backend_pid, leader = FALSE, dead = FALSE
     RETURNING epoch`;
-  return (await client.query<{ epoch: number }>(sql, [node.name, node.host, node.pid, node.version])).rows[0]!.epoch;
+  return (await client.query<{ epoch: number }>(sql, [node.name, node.host, node.pid, node.version, node.session])).rows[0]!.epoch;
 }
 
 /** The heartbeat, fenced by epoch: false when this node's row was declared dead or taken over meanwhile. */
@@ -81,20 +83,37 @@ export async function stepDown(client: pg.Client, name: string): Promise<void> {
  * the same database role, which every node of one cluster uses.
  */
 export async function unseatStaleLeader(client: pg.Client, deadAfterMs: number): Promise<string | null> {
-  const sql = `SELECT n.name, pg_terminate_backend(l.pid) AS ended
-    FROM pg_locks l JOIN nodes n ON n.backend_pid = l.pid
+  const sql = `SELECT n.name FROM pg_locks l JOIN nodes n ON n.backend_pid = l.pid
     WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 2
       AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
       AND l.classid = ($1::bigint & 4294967295)::oid
       AND l.objid = (hashtext(current_schema())::bigint & 4294967295)::oid
       AND ${NOW_MS} - n.heartbeat_at > $2`;
-  const row = (await client.query<{ name: string; ended: boolean }>(sql, [LEADER_LOCK_NAMESPACE, deadAfterMs])).rows[0];
-  return row?.ended ? row.name : null;
+  const row = (await client.query<{ name: string }>(sql, [LEADER_LOCK_NAMESPACE, deadAfterMs])).rows[0];
+  if (row === undefined) return null;
+  return (await endSessions(client, row.name)) > 0 ? row.name : null;
+}
+
+/**
+ * Ends every session of a node (its cluster session and its store's pool: all carry its `session` name). The leader
+ * lock goes with the first; an open transaction with the others — a node stopped mid-transaction would otherwise hold
+ * its row locks, and the fires and checks waiting on them, until idle_in_transaction_session_timeout. Returns how many.
+ */
+export async function endSessions(client: pg.Client, node: string): Promise<number> {
+  const sql = `SELECT count(*) FILTER (WHERE pg_terminate_backend(a.pid))::int AS ended
+    FROM pg_stat_activity a JOIN nodes n ON a.application_name = n.session
+    WHERE n.name = $1 AND a.datname = current_database() AND a.pid <> pg_backend_pid()`;
+  return (await client.query<{ ended: number }>(sql, [node])).rows[0]?.ended ?? 0;
 }
 
 /** Marks nodes silent for `deadAfterMs` dead (their next heartbeat fails: fenced); returns every dead node's name. */
 export async function markDead(client: pg.Client, self: string, deadAfterMs: number): Promise<string[]> {
-  await client.query(`UPDATE nodes SET dead = TRUE, leader = FALSE WHERE name <> $1 AND NOT dead AND ${NOW_MS} - heartbeat_at > $2`, [self, deadAfterMs]);
+  const newly = await client.query<{ name: string }>(
+    `UPDATE nodes SET dead = TRUE, leader = FALSE WHERE name <> $1 AND NOT dead AND ${NOW_MS} - heartbeat_at > $2 RETURNING name`,
+    [self, deadAfterMs],
+  );
+  // Its open transactions must not hold the rows its runs are about to be released from.
+  for (const { name } of newly.rows) await endSessions(client, name);
   return (await client.query<{ name: string }>(`SELECT name FROM nodes WHERE dead ORDER BY name`)).rows.map((r) => r.name);
 }
 

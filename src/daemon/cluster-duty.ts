@@ -26,6 +26,8 @@ import { NODE_LOST } from '../scheduler/run-end.ts';
 
 export interface MembershipContext {
   config: ResolvedConfig;
+  /** The application_name of this process's PostgreSQL connections (membership.ts sessionName). */
+  session: string;
   store: Store;
   host: HostProcesses;
   logger: Logger;
@@ -47,6 +49,7 @@ export function createMembership(ctx: MembershipContext): Membership {
   return new PostgresMembership({
     url: config.store.url,
     node: config.node,
+    session: ctx.session,
     version: VERSION,
     heartbeatMs: config.cluster.heartbeatMs,
     deadAfterMs: config.cluster.deadAfterMs,

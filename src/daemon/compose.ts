@@ -42,6 +42,8 @@ export interface PartsContext {
   limits: RunLimitSupport;
   runTokens: RunTokens;
   eventHub: EventHub;
+  /** The application_name of this process's PostgreSQL connections (src/cluster/membership.ts sessionName). */
+  session: string;
   procRoot?: string;
 }
 
@@ -142,6 +144,7 @@ export function composeParts(ctx: PartsContext): DaemonParts {
   const pings = publishingIntake(watching.checks, ctx.eventHub);
   membership = createMembership({
     config: initial,
+    session: ctx.session,
     store,
     host,
     logger,

@@ -20,7 +20,7 @@ import type { Logger } from '../util/logger.ts';
 import { ensureApiToken } from './api-token.ts';
 import { prune, recoverAtStart, waitForRunEnd } from './housekeeping.ts';
 import { connectClusterDuty } from './cluster-duty.ts';
-import type { Membership, NodeView } from '../cluster/membership.ts';
+import { sessionName, type Membership, type NodeView } from '../cluster/membership.ts';
 import { HostProcesses } from '../scheduler/host-processes.ts';
 import { detectRunCgroups, type RunCgroups } from '../runner/cgroup.ts';
 import { describeLimitSupport, detectRunLimits, type RunLimitSupport } from '../runner/cgroup-limits.ts';
@@ -108,6 +108,7 @@ export class Daemon implements ControlPlane {
     pidStart: number | null,
     cgroups: RunCgroups | null,
     limits: RunLimitSupport,
+    session: string,
   ) {
     this.options = options;
     this.cgroups = cgroups;
@@ -130,6 +131,7 @@ export class Daemon implements ControlPlane {
       limits,
       runTokens: this.runTokens,
       eventHub: this.eventHub,
+      session,
       procRoot: options.procRoot,
     });
     this.logs = parts.logs;
@@ -149,7 +151,9 @@ export class Daemon implements ControlPlane {
     const config = options.config;
     await mkdir(config.stateDir, { recursive: true, mode: 0o700 });
     // Watched: an unreachable database shows on /healthz and is probed until it is back (src/store/store-health.ts).
-    const store = await openObservedStore(config.store, options.logger);
+    // Every connection names this node and process, so a cluster that declares it dead can end them all.
+    const session = sessionName(config.node);
+    const store = await openObservedStore(config.store, options.logger, { applicationName: session });
     const host = new HostProcesses(options.procRoot);
     const cgroups = await detectRunCgroups({ procRoot: options.procRoot, logger: options.logger });
     host.useCgroups(cgroups);
@@ -157,7 +161,7 @@ export class Daemon implements ControlPlane {
     else options.logger.info('no writable cgroup v2: runs are tracked by marker and process group only');
     const limits = await detectRunLimits({ cgroups, procRoot: options.procRoot, logger: options.logger });
     options.logger.info({ memory: limits.memory, cpu: limits.cpu }, describeLimitSupport(limits));
-    const daemon = new Daemon(options, store, host, await host.startTimeOf(process.pid), cgroups, limits);
+    const daemon = new Daemon(options, store, host, await host.startTimeOf(process.pid), cgroups, limits, session);
     try {
       await daemon.boot();
       return daemon;

@@ -7,7 +7,7 @@ import { formatDuration, parseDuration } from '../config/units.ts';
 import type { Logger } from '../util/logger.ts';
 import { STORE_HEALTH } from '../config/defaults.ts';
 import type { StoreConfig } from '../config/types.ts';
-import { openStore } from './open.ts';
+import { openStore, type OpenStoreOptions } from './open.ts';
 import { StoreHealth } from './store-health.ts';
 import type { Store } from './types.ts';
 
@@ -23,8 +23,8 @@ export function healthOf(store: Store): StoreHealth | null {
 }
 
 /** Opens the configured store (as openStore does), watched; outages and recoveries are logged once each. */
-export async function openObservedStore(config: StoreConfig, logger: Logger): Promise<Store> {
-  const raw = await openStore(config);
+export async function openObservedStore(config: StoreConfig, logger: Logger, options: OpenStoreOptions = {}): Promise<Store> {
+  const raw = await openStore(config, options);
   const health = new StoreHealth({
     probe: () => raw.getLock(PROBE_LOCK),
     probeInitialMs: parseDuration(STORE_HEALTH.probe_initial),

@@ -8,6 +8,11 @@ import type { Store } from './types.ts';
 export interface OpenStoreOptions {
   /** Open without writing (the CLI's read commands): `migrate()` only checks the schema version. */
   readonly?: boolean;
+  /**
+   * PostgreSQL: the application_name of every connection — a daemon's names its node and process (src/cluster/
+   * sessionName), so the cluster can end every session of a node it declares dead, with the transactions it left open.
+   */
+  applicationName?: string;
 }
 
 /** Opens the configured store. Call `migrate()` on the result before using it. */

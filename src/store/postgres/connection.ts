@@ -18,6 +18,8 @@ export interface Db {
 export interface PoolOptions {
   /** Every session is read-only (`default_transaction_read_only`): a store opened read-only. */
   readonly?: boolean;
+  /** Every connection's application_name (default `nightshift`; a daemon's: src/cluster/membership.ts sessionName). */
+  applicationName?: string;
 }
 
 const INT8_OID = 20;
@@ -46,7 +48,7 @@ export function createPool(url: string, options: PoolOptions = {}): pg.Pool {
     connectionTimeoutMillis: parseDuration(POSTGRES_POOL.connect_timeout),
     statement_timeout: parseDuration(POSTGRES_POOL.statement_timeout),
     idle_in_transaction_session_timeout: parseDuration(POSTGRES_POOL.idle_in_transaction_timeout),
-    application_name: 'nightshift',
+    application_name: options.applicationName ?? 'nightshift',
     types: typeParsers,
   });
   // An idle connection the server dropped (restart, failover, idle timeout) emits 'error' on the pool; unhandled, it

@@ -52,6 +52,8 @@ import type { TaskStore } from '../task-types.ts';
 export interface PostgresStoreOptions {
   /** Every session is read-only; `migrate()` only checks the schema version. */
   readonly?: boolean;
+  /** Every connection's application_name (default `nightshift`). */
+  applicationName?: string;
 }
 
 /**
