@@ -40,6 +40,9 @@ const typeParsers = {
     oid === INT8_OID && format !== 'binary' ? parseInt8 : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
 };
 
+/** How much longer than statement_timeout the client waits for an answer before giving up on the server. */
+const QUERY_TIMEOUT_MARGIN_MS = 5_000;
+
 export function createPool(url: string, options: PoolOptions = {}): pg.Pool {
   const pool = new pg.Pool({
     connectionString: options.readonly ? withReadOnlySessions(url) : url,
@@ -47,6 +50,12 @@ export function createPool(url: string, options: PoolOptions = {}): pg.Pool {
     idleTimeoutMillis: parseDuration(POSTGRES_POOL.idle_timeout),
     connectionTimeoutMillis: parseDuration(POSTGRES_POOL.connect_timeout),
     statement_timeout: parseDuration(POSTGRES_POOL.statement_timeout),
+    // The server ends a long statement; this ends the wait for a server that no longer answers at all (a network cut
+    // sends no reset, and TCP would take minutes to give up). A little longer, so a statement the server cancels
+    // reports the server's reason.
+    query_timeout: parseDuration(POSTGRES_POOL.statement_timeout) + QUERY_TIMEOUT_MARGIN_MS,
+    keepAlive: true,
+    keepAliveInitialDelayMillis: 10_000,
     idle_in_transaction_session_timeout: parseDuration(POSTGRES_POOL.idle_in_transaction_timeout),
     application_name: options.applicationName ?? 'nightshift',
     types: typeParsers,
@@ -223,7 +232,8 @@ export function translatePgError(err: unknown, url: string): StoreError {
 }
 
 function isConnectionLoss(message: string): boolean {
-  return /timeout exceeded when trying to connect|Connection terminated|connection timeout|Client has encountered a connection error/i.test(message);
+  // "Query read timeout": pg's query_timeout — the server stopped answering (createPool says why it is set).
+  return /timeout exceeded when trying to connect|Connection terminated|connection timeout|Client has encountered a connection error|Query read timeout/i.test(message);
 }
 
 function errorCode(err: unknown): string {
