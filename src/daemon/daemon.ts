@@ -3,11 +3,8 @@ import { randomUUID } from 'node:crypto';
 import type { ResolvedConfig } from '../config/types.ts';
 import type { Run, Store } from '../store/types.ts';
 import { healthOf, openObservedStore } from '../store/observed-store.ts';
-import type { Scheduler } from '../scheduler/scheduler.ts';
-import type { Dispatcher } from '../scheduler/dispatcher.ts';
-import type { LogManager } from '../runner/output/log-manager.ts';
 import { EventHub } from './events.ts';
-import { composeParts } from './compose.ts';
+import { composeParts, type DaemonParts } from './compose.ts';
 import { createApp } from '../http/app.ts';
 import { listen, type RunningServer } from '../http/server.ts';
 import type { ControlPlane, HealthReason } from '../http/control-plane.ts';
@@ -20,19 +17,17 @@ import type { Logger } from '../util/logger.ts';
 import { ensureApiToken } from './api-token.ts';
 import { prune, recoverAtStart, waitForRunEnd } from './housekeeping.ts';
 import { connectClusterDuty } from './cluster-duty.ts';
-import { sessionName, type Membership, type NodeView } from '../cluster/membership.ts';
+import { sessionName, type NodeView } from '../cluster/membership.ts';
 import { HostProcesses } from '../scheduler/host-processes.ts';
 import { detectRunCgroups, type RunCgroups } from '../runner/cgroup.ts';
 import { describeLimitSupport, detectRunLimits, type RunLimitSupport } from '../runner/cgroup-limits.ts';
-import type { ServiceSupervisor } from '../supervisor/services.ts';
 import type { Watching } from './watching.ts';
 import type { Tasks } from './tasks.ts';
-import type { Containment } from '../supervisor/containment.ts';
 import type { Coordination } from '../coordination/coordination.ts';
 import type { PingIntake } from '../http/ping-intake.ts';
 import type { CheckSnapshot } from '../watch/check-watcher.ts';
 import { startSystemdNotify, type SystemdNotify } from './sd-notify.ts';
-import { SCHEDULER_STUCK_AFTER_MS } from './watchdog.ts';
+import { daemonHealthReasons } from './watchdog.ts';
 import { HostFindingsCache, doctorSource } from '../dashboard/host-findings.ts';
 import type { HostFindings } from '../http/control-plane.ts';
 
@@ -69,25 +64,19 @@ export class Daemon implements ControlPlane {
    */
   private configReadAt = Math.floor(performance.timeOrigin);
   private readonly host: HostProcesses;
-  private readonly logs: LogManager;
-  private readonly dispatcher: Dispatcher;
-  private readonly scheduler: Scheduler;
-  private readonly services: ServiceSupervisor;
+  /** The parts composeParts() made and wired (src/daemon/compose.ts). */
+  private readonly parts: DaemonParts;
   readonly watching: Watching;
   /** Task queues: the queue service and the drivers of `queue:` jobs (src/daemon/tasks.ts). */
   readonly tasks: Tasks;
-  private readonly containment: Containment;
   /** Shared state, named locks, upstream freshness (src/coordination/). */
   readonly coordination: Coordination;
   readonly runTokens = new RunTokens(randomUUID());
   /** What happens, for the dashboard and /api/v1/events (src/daemon/events.ts). */
   readonly eventHub = new EventHub();
   private readonly findings = new HostFindingsCache(doctorSource(() => this.current), { onFresh: () => this.eventHub.publish({ type: 'host.checked' }) });
-  private readonly pingIntake: PingIntake;
   private token = '';
   private server: RunningServer | null = null;
-  /** This node among the daemons sharing the store: the only one on SQLite, one of several on PostgreSQL. */
-  private readonly membership: Membership;
   private disconnectDuty: (() => void) | null = null;
   private pruneTimer: NodeJS.Timeout | null = null;
   /** systemd's notify socket (READY=1, the watchdog), when systemd started the daemon with one (sd-notify.ts). */
@@ -134,16 +123,10 @@ export class Daemon implements ControlPlane {
       session,
       procRoot: options.procRoot,
     });
-    this.logs = parts.logs;
-    this.dispatcher = parts.dispatcher;
-    this.scheduler = parts.scheduler;
+    this.parts = parts;
     this.watching = parts.watching;
     this.coordination = parts.coordination;
-    this.containment = parts.containment;
     this.tasks = parts.tasks;
-    this.services = parts.services;
-    this.pingIntake = parts.pings;
-    this.membership = parts.membership;
   }
 
   /** Opens the state, recovers what a previous daemon left running, listens, and starts scheduling. */
@@ -174,9 +157,9 @@ export class Daemon implements ControlPlane {
   private async boot(): Promise<void> {
     const config = this.current;
     // First, so no run inherits NOTIFY_SOCKET (sd-notify.ts says why).
-    this.systemd = startSystemdNotify({ logger: this.logger, health: { state: () => this.state, lastSchedulerTickAt: () => this.scheduler.lastTickAt } });
+    this.systemd = startSystemdNotify({ logger: this.logger, health: { state: () => this.state, lastSchedulerTickAt: () => this.parts.scheduler.lastTickAt } });
     await this.store.migrate();
-    await this.membership.start();
+    await this.parts.membership.start();
     this.token = await ensureApiToken(config.stateDir, config.http.token);
     await recoverAtStart({ store: this.store, host: this.host, logger: this.logger, config, limits: this.limits });
     this.server = await listen(createApp(this), config.http.host, this.options.port ?? config.http.port);
@@ -186,14 +169,14 @@ export class Daemon implements ControlPlane {
     this.pruneTimer.unref();
     // Watchers first: the first run the scheduler starts is already watched.
     await this.watching.start();
-    await this.scheduler.start();
-    await this.services.start();
+    await this.parts.scheduler.start();
+    await this.parts.services.start();
     await this.tasks.start();
-    this.disconnectDuty = connectClusterDuty(this.membership, {
+    this.disconnectDuty = connectClusterDuty(this.parts.membership, {
       config: () => this.current,
-      scheduler: this.scheduler,
-      dispatcher: this.dispatcher,
-      services: this.services,
+      scheduler: this.parts.scheduler,
+      dispatcher: this.parts.dispatcher,
+      services: this.parts.services,
       watching: this.watching,
       tasks: this.tasks,
       logger: this.logger,
@@ -223,11 +206,11 @@ export class Daemon implements ControlPlane {
     this.current = { ...next, stateDir: this.current.stateDir, store: this.current.store, http: this.current.http, node: this.current.node };
     this.configReadAt = readAt;
     await this.writeRuntimeRecord();
-    await this.containment.reload();
-    await this.scheduler.reload();
+    await this.parts.containment.reload();
+    await this.parts.scheduler.reload();
     this.tasks.reload();
     await this.watching.reload();
-    await this.services.ensureAllRunning();
+    await this.parts.services.ensureAllRunning();
     this.logger.info({ jobs: Object.keys(next.jobs).length }, 'config reloaded');
     return true;
   }
@@ -239,17 +222,17 @@ export class Daemon implements ControlPlane {
       this.systemd?.stopping();
       if (this.pruneTimer) clearInterval(this.pruneTimer);
       this.disconnectDuty?.();
-      this.services.stop();
-      await this.scheduler.stop();
-      await this.membership.resign();
+      this.parts.services.stop();
+      await this.parts.scheduler.stop();
+      await this.parts.membership.resign();
       await this.tasks.stop();
-      await this.dispatcher.drain(this.current.shutdownGraceMs);
+      await this.parts.dispatcher.drain(this.current.shutdownGraceMs);
       await this.watching.stop();
       if (this.runtimeRecord) await removeRuntimeRecord(this.runtimeRecord, process.pid);
       await this.server?.close();
-      await this.logs.close();
+      await this.parts.logs.close();
       // Last: the others take over this node's duties once it has nothing left running.
-      await this.membership.stop();
+      await this.parts.membership.stop();
       healthOf(this.store)?.stop();
       await this.store.close();
       this.state = 'stopped';
@@ -261,7 +244,7 @@ export class Daemon implements ControlPlane {
 
   /** A second stop signal: skip the rest of the shutdown grace and kill the runs now. */
   hurry(): void {
-    this.dispatcher.killAll('shutdown');
+    this.parts.dispatcher.killAll('shutdown');
   }
 
   url(): string {
@@ -282,14 +265,14 @@ export class Daemon implements ControlPlane {
       version: VERSION,
       started_at: iso(this.startedAt),
       node: this.current.node,
-      leader: this.membership.leading,
+      leader: this.parts.membership.leading,
       config_file: this.current.configPath,
       config_read_at: iso(this.configReadAt),
     };
   }
 
   clusterNodes(): NodeView[] {
-    return this.membership.nodes();
+    return this.parts.membership.nodes();
   }
 
   apiToken(): string {
@@ -299,37 +282,37 @@ export class Daemon implements ControlPlane {
   async trigger(jobName: string, trigger: 'manual' | 'api'): Promise<Run> {
     const job = this.current.jobs[jobName];
     if (!job) throw new Error(`no job named ${jobName}`);
-    return this.dispatcher.request(job, { trigger, scheduledAtMs: Date.now() });
+    return this.parts.dispatcher.request(job, { trigger, scheduledAtMs: Date.now() });
   }
 
   async setPaused(job: string, paused: boolean): Promise<void> {
     await this.store.setPaused(job, paused);
     await this.watching.checks.setPaused(job, paused);
     const config = this.current.jobs[job];
-    if (!paused && config) await this.containment.resume(config);
+    if (!paused && config) await this.parts.containment.resume(config);
     this.logger.info({ job }, paused ? 'job paused' : 'job resumed');
     this.eventHub.publish({ type: 'job.changed', job, change: paused ? 'paused' : 'resumed' });
     if (!paused) {
-      this.scheduler.wake();
+      this.parts.scheduler.wake();
       this.tasks.wake();
-      await this.services.ensureAllRunning();
+      await this.parts.services.ensureAllRunning();
     }
   }
 
   cancelRun(runId: string): boolean {
-    return this.dispatcher.cancel(runId, 'an API cancel request');
+    return this.parts.dispatcher.cancel(runId, 'an API cancel request');
   }
 
   async cancelElsewhere(run: Run): Promise<boolean> {
-    return run.node !== this.current.node && (await this.membership.askToCancel(run.id, 'api'));
+    return run.node !== this.current.node && (await this.parts.membership.askToCancel(run.id, 'api'));
   }
 
   waitForRunEnd(runId: string, timeoutMs: number): Promise<void> {
-    return waitForRunEnd(this.dispatcher.events, this.store, runId, timeoutMs, { cluster: this.current.store.kind !== 'sqlite' });
+    return waitForRunEnd(this.parts.dispatcher.events, this.store, runId, timeoutMs, { cluster: this.current.store.kind !== 'sqlite' });
   }
 
   get pings(): PingIntake {
-    return this.pingIntake;
+    return this.parts.pings;
   }
 
   hostFindings(): Promise<HostFindings | null> {
@@ -339,11 +322,11 @@ export class Daemon implements ControlPlane {
   async resetBreaker(job: string): Promise<void> {
     const config = this.current.jobs[job];
     if (!config) throw new Error(`no job named ${job}`);
-    await this.containment.resume(config);
+    await this.parts.containment.resume(config);
     this.logger.info({ job }, 'breaker reset');
     this.eventHub.publish({ type: 'job.changed', job, change: 'reset' });
-    this.scheduler.wake();
-    await this.services.ensureAllRunning();
+    this.parts.scheduler.wake();
+    await this.parts.services.ensureAllRunning();
   }
 
   heartbeat(runId: string, note: string | null): Promise<boolean> {
@@ -361,7 +344,7 @@ export class Daemon implements ControlPlane {
   async reportOutput(runId: string, outputs: number, spend: number): Promise<boolean> {
     const run = await this.store.getRun(runId);
     if (run?.status !== 'running') return false;
-    await this.containment.recordOutput(run, outputs, spend);
+    await this.parts.containment.recordOutput(run, outputs, spend);
     return true;
   }
 
@@ -378,21 +361,14 @@ export class Daemon implements ControlPlane {
     return this.runTokens.verify(token);
   }
 
-  async healthReasons(): Promise<HealthReason[]> {
-    // While the database is unreachable its outage is the reason (503), instead of /healthz failing on the store.
-    const storeHealth = healthOf(this.store);
+  healthReasons(): Promise<HealthReason[]> {
     const watched = () => this.watching.healthReasons();
-    const reasons: HealthReason[] = this.state === 'running' ? await (storeHealth ? storeHealth.guard(watched) : watched()) : [];
-    const lastTick = this.scheduler.lastTickAt;
-    if (this.state === 'running' && Date.now() - lastTick > SCHEDULER_STUCK_AFTER_MS) {
-      reasons.push({ subject: 'daemon', kind: 'daemon', summary: `the scheduler loop has not run since ${iso(lastTick)}` });
-    }
-    return reasons;
+    return daemonHealthReasons({ running: this.state === 'running', store: this.store, watched, lastSchedulerTickAt: this.parts.scheduler.lastTickAt });
   }
 
   /** For tests and the SIGTERM path: the dispatcher's events. */
   get events() {
-    return this.dispatcher.events;
+    return this.parts.dispatcher.events;
   }
 
   /**

@@ -6,6 +6,10 @@
  * not stop the pings: restarting the daemon would not fix it.
  */
 import { MAX_WAIT_MS } from '../scheduler/scheduler.ts';
+import type { HealthReason } from '../http/control-plane.ts';
+import { healthOf } from '../store/observed-store.ts';
+import type { Store } from '../store/types.ts';
+import { iso } from '../util/time.ts';
 
 /** The scheduler ticks at least every MAX_WAIT_MS; two missed ticks and a margin mean it is stuck (as /healthz says). */
 export const SCHEDULER_STUCK_AFTER_MS = 2 * MAX_WAIT_MS + 5_000;
@@ -62,4 +66,23 @@ export class Watchdog {
     if (!this.#troubled) this.#onTrouble(trouble);
     this.#troubled = true;
   }
+}
+
+/**
+ * What /healthz reports while the daemon runs: the watchers' reasons (checks down, a lagging loop, an outbox not
+ * draining) — or, while the database is unreachable, that outage alone — and a scheduler loop that stopped ticking.
+ */
+export async function daemonHealthReasons(deps: {
+  running: boolean;
+  store: Store;
+  watched: () => Promise<HealthReason[]>;
+  lastSchedulerTickAt: number;
+}): Promise<HealthReason[]> {
+  if (!deps.running) return [];
+  const storeHealth = healthOf(deps.store);
+  const reasons = await (storeHealth ? storeHealth.guard(deps.watched) : deps.watched());
+  if (Date.now() - deps.lastSchedulerTickAt > SCHEDULER_STUCK_AFTER_MS) {
+    reasons.push({ subject: 'daemon', kind: 'daemon', summary: `the scheduler loop has not run since ${iso(deps.lastSchedulerTickAt)}` });
+  }
+  return reasons;
 }

@@ -7,7 +7,7 @@ import type { RunResult } from '../runner/types.ts';
 import { LogManager } from '../runner/output/log-manager.ts';
 import { detectRunCgroups } from '../runner/cgroup.ts';
 import { detectRunLimits } from '../runner/cgroup-limits.ts';
-import { JOB_LOCK_PREFIX } from '../scheduler/dispatcher.ts';
+import { JOB_LOCK_PREFIX } from '../scheduler/run-records.ts';
 import { isHolderAlive } from '../scheduler/holder-liveness.ts';
 import { endDeadHoldersRun } from '../scheduler/reclaim.ts';
 import { HostProcesses } from '../scheduler/host-processes.ts';

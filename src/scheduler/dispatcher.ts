@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events';
 import type { JobConfig } from '../config/types.ts';
 import type { LockRequest, NewRun, Run, RunEnd, StartRunResult } from '../store/types.ts';
 import { isStoreError, StoreError } from '../store/errors.ts';
-import { newRunId } from '../util/ids.ts';
+import { failedEnd, JOB_LOCK_PREFIX, jobLockRequest, newRunRecord, skippedEnd } from './run-records.ts';
 import { iso } from '../util/time.ts';
 import { isHolderAlive } from './holder-liveness.ts';
 import { decideRetry } from './retry-policy.ts';
@@ -27,7 +27,6 @@ interface ActiveRun {
   done: Promise<void>;
 }
 
-export const JOB_LOCK_PREFIX = 'job:';
 
 /**
  * Turns start requests into runs: applies pause, concurrency and the job's lock with its overlap policy, records
@@ -72,7 +71,7 @@ export class Dispatcher {
 
   /** Handles one start request; resolves once the decision is recorded (not when the run ends). */
   async request(job: JobConfig, req: StartRequest): Promise<Run> {
-    const run = this.newRun(job, req);
+    const run = newRunRecord(job.name, req, this.deps.node, this.now());
     const state = await this.deps.store.getJobState(job.name);
     const blocked = await this.policy.blockStart(job, req.trigger, state);
     if (blocked !== null) return this.skip(run, blocked);
@@ -105,32 +104,32 @@ export class Dispatcher {
 
   /** Queues a start for later (a service's restart after its backoff); the scheduler wakes for it. */
   async queueStart(job: JobConfig, req: StartRequest): Promise<Run> {
-    return this.queue(this.newRun(job, req));
+    return this.queue(newRunRecord(job.name, req, this.deps.node, this.now()));
   }
 
   /** Records a schedule fire that will not run (missed while the daemon was down, or catch_up: none). */
   async recordMissed(job: JobConfig, scheduledAtMs: number): Promise<Run> {
-    return this.skip(this.newRun(job, { trigger: 'schedule', scheduledAtMs, fire: true }), 'missed');
+    return this.skip(newRunRecord(job.name, { trigger: 'schedule', scheduledAtMs, fire: true }, this.deps.node, this.now()), 'missed');
   }
 
   /** Tries to start a queued run that is due; a run that still cannot start stays queued. */
   async startQueued(run: Run): Promise<Run> {
     const job = this.deps.jobs()[run.job];
     if (!job) {
-      await this.deps.store.cancelQueuedRun(run.id, this.skippedEnd(null, `job ${run.job} is no longer in the config`));
+      await this.deps.store.cancelQueuedRun(run.id, skippedEnd(null, `job ${run.job} is no longer in the config`, this.now()));
       return run;
     }
     const state = await this.deps.store.getJobState(job.name);
     const blocked = await this.policy.blockStart(job, run.trigger, state);
     if (blocked !== null) {
-      await this.deps.store.cancelQueuedRun(run.id, this.skippedEnd(blocked, null));
+      await this.deps.store.cancelQueuedRun(run.id, skippedEnd(blocked, null, this.now()));
       return run;
     }
     if (!this.accepting || this.atCapacity()) return run;
     const refused = await this.memoryRefusal(job.name);
     if (refused !== null) {
       if (this.now() - Date.parse(run.scheduled_at) > ADMISSION_MAX_WAIT_MS) {
-        await this.deps.store.cancelQueuedRun(run.id, this.skippedEnd('memory', `waited ${ADMISSION.max_wait} for memory: ${refused}`));
+        await this.deps.store.cancelQueuedRun(run.id, skippedEnd('memory', `waited ${ADMISSION.max_wait} for memory: ${refused}`, this.now()));
         this.deps.logger.warn({ job: job.name, run: run.id }, `run skipped after waiting ${ADMISSION.max_wait} for memory: ${refused}`);
       }
       return run;
@@ -275,7 +274,7 @@ export class Dispatcher {
     runId: string,
     lockKey?: string,
   ): Promise<StartRunResult> {
-    const lock = this.lockRequest(job.name, runId, lockKey);
+    const lock = jobLockRequest(job.name, runId, { node: this.deps.node, pidStart: this.deps.pidStart }, lockKey);
     const first = await start(lock);
     if (first.started) return first;
     if (await isHolderAlive(first.heldBy, this.deps.probe, this.deps.sameHost, this.now())) return first;
@@ -305,7 +304,7 @@ export class Dispatcher {
       });
       end = endFromResult(result, iso(this.now()));
     } catch (error) {
-      end = { ...this.failedEnd('start_failed'), error: error instanceof Error ? error.message : String(error) };
+      end = { ...failedEnd('start_failed', this.now()), error: error instanceof Error ? error.message : String(error) };
     }
     const reviewed = await this.policy.reviewEnd(job, run, end).catch((error: unknown) => {
       this.deps.logger.error({ err: error, run: run.id }, 'reviewing the end of a run failed; recording it as it is');
@@ -322,12 +321,12 @@ export class Dispatcher {
           : decideRetry(job.retries, run, end, await untilStored('count lost attempts', () => this.deps.store.countLostInChain(run.chain_id), this.storeRetry(run)));
     const retry: NewRun | null =
       decision.retry && reviewed.allowRetry
-        ? this.newRun(job, {
+        ? newRunRecord(job.name, {
             trigger: 'retry',
             scheduledAtMs: this.now() + Math.max(decision.delayMs, reviewed.minDelayMs),
             attempt: run.attempt + 1,
             chainId: run.chain_id,
-          })
+          }, this.deps.node, this.now())
         : null;
     try {
       const ended = await finishUntilStored(this.deps.store, run.id, end, retry, this.storeRetry(run));
@@ -367,30 +366,8 @@ export class Dispatcher {
     return max > 0 && this.active.size >= max;
   }
 
-  /** A run record for a request: a first attempt starts its own retry chain. */
-  private newRun(job: JobConfig, req: StartRequest): NewRun {
-    const id = newRunId(this.now());
-    return {
-      id,
-      job: job.name,
-      attempt: req.attempt ?? 1,
-      chain_id: req.chainId ?? id,
-      trigger: req.trigger,
-      scheduled_at: iso(req.scheduledAtMs),
-      node: this.deps.node,
-      fire: req.fire ?? false,
-    };
-  }
-
-  private lockRequest(job: string, runId: string, lockKey?: string): LockRequest {
-    return {
-      name: JOB_LOCK_PREFIX + job + (lockKey === undefined ? '' : `#${lockKey}`),
-      holder: { token: runId, run_id: runId, pid: process.pid, pid_start: this.deps.pidStart, node: this.deps.node },
-    };
-  }
-
   private async skip(run: NewRun, reason: RunEnd['reason']): Promise<Run> {
-    const skipped = await this.deps.store.insertRun(run, this.skippedEnd(reason, null));
+    const skipped = await this.deps.store.insertRun(run, skippedEnd(reason, null, this.now()));
     this.deps.logger.info({ job: run.job, run: run.id, reason }, 'run skipped');
     this.events.emit('run:skipped', skipped);
     return skipped;
@@ -400,13 +377,5 @@ export class Dispatcher {
     const queued = await this.deps.store.insertRun(run, { status: 'queued' });
     this.events.emit('run:queued', queued);
     return queued;
-  }
-
-  private skippedEnd(reason: RunEnd['reason'], error: string | null): RunEnd {
-    return { status: 'skipped', reason, exit_code: null, signal: null, ended_at: iso(this.now()), error };
-  }
-
-  private failedEnd(reason: RunEnd['reason']): RunEnd {
-    return { status: 'failed', reason, exit_code: null, signal: null, ended_at: iso(this.now()) };
   }
 }

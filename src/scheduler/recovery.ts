@@ -4,7 +4,7 @@ import type { NewRun, Run, Store } from '../store/types.ts';
 import { StoreError } from '../store/errors.ts';
 import { isNamedLock } from '../store/coordination-types.ts';
 import type { Logger } from '../util/logger.ts';
-import { newRunId } from '../util/ids.ts';
+import { newRunRecord } from './run-records.ts';
 import { iso } from '../util/time.ts';
 import type { ProcessProbe } from './holder-liveness.ts';
 import { decideRetry } from './retry-policy.ts';
@@ -87,15 +87,8 @@ export async function loseRun(deps: LoseRunDeps, run: Run, reason: 'daemon_resta
   if (job && run.trigger !== 'exec' && run.trigger !== 'task' && job.kind !== 'service') {
     const decision = decideRetry(job.retries, run, end, await deps.store.countLostInChain(run.chain_id));
     if (decision.retry) {
-      retry = {
-        id: newRunId(now()),
-        job: run.job,
-        attempt: run.attempt + 1,
-        chain_id: run.chain_id,
-        trigger: 'retry',
-        scheduled_at: iso(now() + decision.delayMs),
-        node: deps.node,
-      };
+      const request = { trigger: 'retry', scheduledAtMs: now() + decision.delayMs, attempt: run.attempt + 1, chainId: run.chain_id } as const;
+      retry = newRunRecord(run.job, request, deps.node, now());
     }
   }
   let lost: Run;
