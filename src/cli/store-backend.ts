@@ -20,8 +20,10 @@ export class StoreBackend implements Backend {
     this.store = store;
   }
 
-  status(): Promise<StatusJson> {
-    return buildStatus({ config: this.config, store: this.store, daemon: null, baseUrl: configuredBaseUrl(this.config) });
+  async status(): Promise<StatusJson> {
+    // In a cluster the other nodes may be up while this one's daemon is not: the store knows them.
+    const nodes = await this.store.listNodes();
+    return buildStatus({ config: this.config, store: this.store, daemon: null, baseUrl: configuredBaseUrl(this.config), nodes });
   }
 
   history(job: string, limit: number): Promise<Run[]> {

@@ -5,16 +5,10 @@
  */
 import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
+import type { ClusterNode } from '../store/types.ts';
 
-/** One node as `nightshift status` shows it (DESIGN.md: `nodes: [{ name, leader, last_seen_at, running }]`). */
-export interface NodeView {
-  name: string;
-  leader: boolean;
-  /** Its last heartbeat, on the database's clock. */
-  last_seen_at: string;
-  /** Runs it supervises now. */
-  running: number;
-}
+/** One node as `nightshift status` shows it (the store's ClusterNode). */
+export type NodeView = ClusterNode;
 
 export interface MembershipEvents {
   /** This node became the leader (true) or stopped being it (false: its session ended, or it stepped down). */

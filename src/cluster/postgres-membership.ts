@@ -18,7 +18,6 @@ import { hostname } from 'node:os';
 import type pg from 'pg';
 import { WAKE_CHANNEL } from '../store/postgres/runs.ts';
 import type { Logger } from '../util/logger.ts';
-import { iso } from '../util/time.ts';
 import type { CancelReason, Membership, MembershipEvents, NodeView, ReapNode } from './membership.ts';
 import * as sql from './postgres-nodes.ts';
 
@@ -222,7 +221,7 @@ export class PostgresMembership implements Membership {
         this.#logger.info({ node }, `${node} is the leader`);
         this.#setLeading(true);
       }
-      this.#nodes = (await sql.listNodes(client)).map((n) => ({ name: n.name, leader: n.leader, last_seen_at: iso(n.heartbeat_at), running: n.running }));
+      this.#nodes = await sql.listNodes(client);
       if (this.#failures > 0) this.#logger.info({ failures: this.#failures }, 'cluster heartbeats work again');
       this.#failures = 0;
     } catch (error) {

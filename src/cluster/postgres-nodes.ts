@@ -4,6 +4,8 @@
  */
 import type pg from 'pg';
 import { WAKE_CHANNEL } from '../store/postgres/runs.ts';
+import { LIST_NODES, nodeFromRow, type NodeListRow } from '../store/postgres/nodes.ts';
+import type { ClusterNode } from '../store/types.ts';
 
 /** The leader lock: two-number advisory lock (namespace, hashtext(schema)), one leader per nightshift schema. */
 export const LEADER_LOCK_NAMESPACE = 0x6e730006;
@@ -28,12 +30,6 @@ export interface Registration {
   version: string;
 }
 
-export interface NodeListRow {
-  name: string;
-  leader: boolean;
-  heartbeat_at: number;
-  running: number;
-}
 
 export async function schemaOf(client: pg.Client): Promise<string> {
   return (await client.query<{ schema: string }>(`SELECT current_schema() AS schema`)).rows[0]!.schema;
@@ -141,9 +137,7 @@ export async function notifyCancel(client: pg.Client, runId: string, why: string
   await client.query(`SELECT pg_notify($1, 'cancel:' || current_schema() || ':' || $2 || ':' || $3)`, [WAKE_CHANNEL, runId, why]);
 }
 
-export async function listNodes(client: pg.Client): Promise<NodeListRow[]> {
-  const sql = `SELECT n.name, n.leader, n.heartbeat_at, COALESCE(r.running, 0)::int AS running
-    FROM nodes n LEFT JOIN (SELECT node, COUNT(*) AS running FROM runs WHERE status = 'running' GROUP BY node) r ON r.node = n.name
-    WHERE NOT n.dead ORDER BY n.name`;
-  return (await client.query<NodeListRow>(sql)).rows;
+/** The live nodes, as `status` shows them (the store reads them with the same statement). */
+export async function listNodes(client: pg.Client): Promise<ClusterNode[]> {
+  return (await client.query<NodeListRow>(LIST_NODES)).rows.map(nodeFromRow);
 }

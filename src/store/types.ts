@@ -192,6 +192,16 @@ export interface RunQuery {
   dueBefore?: string;
 }
 
+/** A node of a cluster as `status` shows it (DESIGN.md: `nodes: [{ name, leader, last_seen_at, running }]`). */
+export interface ClusterNode {
+  name: string;
+  leader: boolean;
+  /** Its last heartbeat, on the database's clock. */
+  last_seen_at: string;
+  /** Runs it supervises now. */
+  running: number;
+}
+
 /** One job's newest runs and its running count (Store.jobRunSummaries). */
 export interface JobRunSummary {
   job: string;
@@ -255,6 +265,11 @@ export interface Store extends CoordinationStore, TaskStore {
    * every job, for status and the dashboard; a job without runs gets an empty list and 0.
    */
   jobRunSummaries(jobs: readonly string[], limit: number): Promise<JobRunSummary[]>;
+  /**
+   * The live nodes of a cluster (PostgreSQL: the `nodes` table, src/cluster/), for `status` read without a daemon.
+   * SQLite has one node, the daemon itself, and no table: always empty.
+   */
+  listNodes(): Promise<ClusterNode[]>;
   /**
    * Failed attempts (failed, timed_out, killed) of `job` that ended at or after `since`, for retry budgets. A run
    * killed with reason `shutdown` is not counted: like a lost run, it was not the job's failure.

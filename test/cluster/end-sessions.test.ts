@@ -53,7 +53,6 @@ it('ends every session of a node unseated or declared dead, releasing the row lo
   const schema = await postgres.createSchema();
   const store = await openPostgresStore(schema.url);
   await store.migrate();
-  await store.close();
 
   const ghost = sessionName('ghost');
   expect(ghost).toMatch(/^nightshift ghost [0-9a-f]{6}$/);
@@ -66,6 +65,12 @@ it('ends every session of a node unseated or declared dead, releasing the row lo
   await nodes.register(leader, { name: 'leader', session: leaderSession, host: 'h', pid: 2, version: 'test' });
   expect(await nodes.tryLead(ghostCluster)).toBe(true);
   expect(await nodes.tryLead(leader)).toBe(false);
+  await nodes.markLeader(ghostCluster, 'ghost');
+  // What `status` lists without a daemon: the live nodes, who leads, their running runs.
+  expect(await store.listNodes()).toEqual([
+    { name: 'ghost', leader: true, last_seen_at: expect.stringMatching(/^\d{4}-\d\d-\d\dT/), running: 0 },
+    { name: 'leader', leader: false, last_seen_at: expect.stringMatching(/^\d{4}-\d\d-\d\dT/), running: 0 },
+  ]);
 
   // The leader goes silent in the middle of a transaction that holds a row.
   await leader.query(`UPDATE nodes SET heartbeat_at = 0 WHERE name = 'ghost'`);
@@ -95,5 +100,8 @@ it('ends every session of a node unseated or declared dead, releasing the row lo
   expect(await answers(bystander)).toBe(true);
   expect(await answers(leader)).toBe(true);
   expect(await takeRow(leader, 'ingest')).toBe(true);
+  // Dead nodes are not listed; the leader that took over is.
+  expect((await store.listNodes()).map((n) => n.name)).toEqual(['leader']);
+  await store.close();
   await schema.drop();
 }, 30_000);

@@ -4,7 +4,8 @@
  * ends as a shutdown does and is retried on another node.
  */
 import { afterEach, expect, it } from 'vitest';
-import { exited } from '../helpers/cli.ts';
+import { exited, runCli } from '../helpers/cli.ts';
+import type { StatusJson } from '../../src/status/build-status.ts';
 import { waitFor } from '../helpers/wait-for.ts';
 import { usePostgres } from '../helpers/postgres.ts';
 import { startFleet, triggerOn, type Fleet } from './fleet.ts';
@@ -51,5 +52,12 @@ it('a leader stopping with SIGTERM hands over the lead before its shutdown grace
   expect(stopped).toMatchObject({ status: 'killed', reason: 'shutdown' });
   const retried = await waitFor(async () => (await f.runs('long')).find((r) => r.chain_id === id && r.attempt === 2 && r.status === 'succeeded'), 15_000, 'the shutdown run to be retried on the other node');
   expect(retried.node).toBe(next);
+
+  // `status` where this node's daemon is gone reads the store: no daemon here, the cluster's live node leading.
+  const status = await runCli(['status', '--json', '-c', f.configPath], { env: leader.env });
+  expect(status.code, status.stderr).toBe(0);
+  const json = JSON.parse(status.stdout) as StatusJson;
+  expect(json.daemon).toBeNull();
+  expect(json.nodes).toEqual([{ name: next, leader: true, last_seen_at: expect.any(String), running: expect.any(Number) }]);
   await schema.drop();
 }, 90_000);

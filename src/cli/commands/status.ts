@@ -35,7 +35,7 @@ function render(status: StatusJson): string {
     ? `daemon ${pc.green('running')}: pid ${status.daemon.pid}, v${status.daemon.version}, up since ${relativeTime(status.daemon.started_at)}`
     : `daemon ${pc.yellow('not running')} (showing the stored history; start it with \`nightshift up\`)`;
   // Several nodes (PostgreSQL): who leads, and where each job's last or running run is.
-  const cluster = status.nodes.length > 1 || (status.daemon !== null && !status.daemon.leader);
+  const cluster = status.nodes.some((n) => n.name !== status.daemon?.node) || (status.daemon !== null && !status.daemon.leader);
   const nodeLine = cluster && status.daemon ? `\nthis node: ${status.daemon.node} (${status.daemon.leader ? 'leader' : 'follower'})` : '';
   if (status.jobs.length === 0) return `${header}${nodeLine}\nno jobs configured`;
   const rows = [['JOB', 'KIND', 'STATE', 'NEXT', 'LAST RUN', 'RESULT', 'DURATION', ...(cluster ? ['NODE'] : [])]];

@@ -8,7 +8,9 @@
  */
 import type pg from 'pg';
 import { StoreError } from '../errors.ts';
+import { listNodeRows } from './nodes.ts';
 import type {
+  ClusterNode,
   JobRunSummary,
   JobState,
   LockRecord,
@@ -189,6 +191,10 @@ class PostgresStore implements Store {
 
   async jobRunSummaries(jobs: readonly string[], limit: number): Promise<JobRunSummary[]> {
     return this.#run(async (db) => (await jobRunSummaryRows(db, jobs, limit)).map((s) => ({ job: s.job, recent: s.recent.map(runFromRow), running: s.running })));
+  }
+
+  async listNodes(): Promise<ClusterNode[]> {
+    return this.#run((db) => listNodeRows(db));
   }
 
   async countFailures(job: string, since: string): Promise<number> {

@@ -10,6 +10,7 @@
 import type { Database as Db } from 'better-sqlite3';
 import { StoreError } from '../errors.ts';
 import type {
+  ClusterNode,
   JobRunSummary,
   JobState,
   LockRecord,
@@ -174,6 +175,12 @@ class SqliteStore implements Store {
 
   async listRuns(query: RunQuery): Promise<Run[]> {
     return this.#do(() => listRunRows(this.#sql, query).map(runFromRow));
+  }
+
+  /** One SQLite file has one node, the daemon itself: no cluster to list. */
+  async listNodes(): Promise<ClusterNode[]> {
+    this.#do(() => undefined); // a closed store still says so
+    return [];
   }
 
   async jobRunSummaries(jobs: readonly string[], limit: number): Promise<JobRunSummary[]> {

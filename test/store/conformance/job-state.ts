@@ -4,6 +4,10 @@ import { at, type StoreContext } from './fixtures.ts';
 
 export function describeJobState(ctx: StoreContext): void {
   describe('job state', () => {
+    it('lists no cluster nodes before any joined (on SQLite, never)', async () => {
+      expect(await ctx.store.listNodes()).toEqual([]);
+    });
+
     it('reads defaults for a job it has never seen, without creating it', async () => {
       expect(await ctx.store.getJobState('scan')).toEqual({ job: 'scan', paused: false, last_fire_at: null, hold: null });
       expect(await ctx.store.listJobStates()).toEqual([]);
