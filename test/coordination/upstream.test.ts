@@ -98,7 +98,7 @@ describe('after: upstream freshness', () => {
     const t = (current = await startTestDaemon(CONFIG));
     await t.daemon.setPaused('publisher', true);
     // The scheduler's own start path, as a cron fire would take it.
-    const dispatcher = (t.daemon as unknown as { dispatcher: { request(job: unknown, req: object): Promise<Run> } }).dispatcher;
+    const dispatcher = (t.daemon as unknown as { parts: { dispatcher: { request(job: unknown, req: object): Promise<Run> } } }).parts.dispatcher;
     const fired = await dispatcher.request(t.config.jobs.publisher, { trigger: 'schedule', scheduledAtMs: Date.now() });
     expect(fired).toMatchObject({ status: 'skipped', reason: 'paused' });
     expect(await t.daemon.trigger('publisher', 'manual')).toMatchObject({ status: 'skipped', reason: 'upstream_stale' });
