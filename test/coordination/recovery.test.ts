@@ -43,4 +43,29 @@ describe('recovery and named locks', () => {
     expect(report.stillHeld).toBe(0);
     expect(await store.listLocks()).toEqual([]);
   });
+
+  it("in a cluster recovers only its own node's runs: another node's running run is that node's (or the reaper's)", async () => {
+    const store = await openSqliteStore(join(tmp.path, 'state.db'));
+    tmp.onCleanup(() => store.close());
+    await store.migrate();
+    const host = new HostProcesses();
+    const gone = spawn('true');
+    await exited(gone);
+
+    const now = new Date().toISOString();
+    const start = async (job: string, node: string): Promise<string> => {
+      const id = newRunId();
+      const run = { id, job, attempt: 1, chain_id: id, trigger: 'api' as const, scheduled_at: now, node };
+      const lock = { name: `job:${job}`, holder: { token: id, run_id: id, pid: gone.pid!, pid_start: null, node } };
+      expect((await store.startRun(run, lock, now)).started).toBe(true);
+      return id;
+    };
+    const mine = await start('scan', 'vps-1');
+    const theirs = await start('ingest', 'vps-2');
+
+    const report = await recoverRuns({ store, probe: host, logger: silentLogger(), node: 'vps-1', jobs: {}, ownRunsOnly: true, killMarked: async () => 0 });
+    expect(report.lost.map((r) => r.id)).toEqual([mine]);
+    expect((await store.getRun(theirs))?.status).toBe('running');
+    expect((await store.listLocks()).map((l) => l.run_id)).toEqual([theirs]);
+  });
 });
