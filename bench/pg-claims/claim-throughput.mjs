@@ -30,6 +30,9 @@
  *   LIMIT 1) UPDATE q … RETURNING`, then `UPDATE q SET state = 'done'`, each statement its own transaction, on a pool
  *   of C connections.
  *
+ * - ns-fetch-next (only with --systems …,ns-fetch-next): a what-if, NOT the product — the product's store and claim
+ *   function, but each completion fetching the next task in the same round trip, as BullMQ's moveToFinished does (see
+ *   SYSTEMS['ns-fetch-next']): one round trip per task instead of two.
  * - ns-one-trip (only with --systems …,ns-one-trip): a what-if, NOT the product — nightshift's tables and claim steps
  *   in one PL/pgSQL call and the complete as one fenced UPDATE (see SYSTEMS['ns-one-trip']), to show what the
  *   product's claim path could reach with one round trip per step.
@@ -39,7 +42,7 @@
  * timed window — what the claimers' backends were doing (running, waiting on an advisory lock, idle in a transaction).
  *
  * Usage: node bench/pg-claims/claim-throughput.mjs [--runs 3] [--tasks 4000] [--concurrency 1,8]
- *          [--systems nightshift,pg-boss,graphile-worker,raw[,ns-one-trip]] [--profile] [--quick]   (--quick: 1 round, 1000 tasks)
+ *          [--systems nightshift,pg-boss,graphile-worker,raw[,ns-one-trip][,ns-fetch-next]] [--profile] [--quick]   (--quick: 1 round, 1000 tasks)
  */
 import { EventEmitter } from 'node:events';
 import { createRequire } from 'node:module';
@@ -55,7 +58,7 @@ const { startCluster } = await import('./cluster.mjs');
 const QUEUE = 'bench';
 const LIMITS = { concurrency: 1_000_000, rate: null, retries: 3, budget: null };
 const LEASE_MS = 60_000;
-const ALL_SYSTEMS = ['nightshift', 'pg-boss', 'graphile-worker', 'raw', 'ns-one-trip'];
+const ALL_SYSTEMS = ['nightshift', 'pg-boss', 'graphile-worker', 'raw', 'ns-one-trip', 'ns-fetch-next'];
 const DEFAULT_SYSTEMS = ['nightshift', 'pg-boss', 'graphile-worker', 'raw'];
 
 const args = parseArgs(
@@ -308,6 +311,62 @@ const SYSTEMS = {
     },
     async teardown(ctx) {
       await ctx?.pool?.end();
+    },
+  },
+
+  /**
+   * What-if, NOT the product: the product's tables, enqueue and claim function (nightshift_claim_task, migration 8),
+   * but a completion that claims the next task in the same call — a PL/pgSQL wrapper doing the store's fenced complete
+   * UPDATE, then the claim (which, a later statement of the same function, sees the slot the completion freed). A
+   * worker's loop is then one round trip per task after its first claim, as BullMQ's workers complete-and-fetch. It
+   * measures what a `completeTaskAndClaim` in the store (and `next` on the HTTP complete, for tasks.work) would give.
+   */
+  'ns-fetch-next': {
+    async setup(url, n) {
+      const ctx = await SYSTEMS.nightshift.setup(url, n);
+      const pool = new pg.Pool({ connectionString: url, max: 5 });
+      pool.on('error', () => {});
+      await pool.query(`CREATE FUNCTION bench_complete_claim(p_id text, p_fence text, p_result text, p_now bigint,
+          p_queue text, p_token text, p_lease bigint, p_by text, p_retries integer, p_concurrency integer, p_lapsed text)
+        RETURNS TABLE (id text, queue text, payload text, priority integer, run_at bigint, key text, state text,
+          attempt integer, lease_token text, lease_expires_at bigint, run_id text, claimed_by text, last_error text,
+          result text, created_at bigint, updated_at bigint, blocked text, retry_at bigint)
+        LANGUAGE plpgsql VOLATILE AS $fn$
+        BEGIN
+          UPDATE tasks t SET state = 'done', result = p_result, lease_token = NULL, lease_expires_at = NULL, updated_at = p_now
+            WHERE t.id = p_id AND t.state = 'running' AND t.lease_token = p_fence;
+          IF NOT FOUND THEN RAISE EXCEPTION 'ns-fetch-next: complete refused for %', p_id; END IF;
+          RETURN QUERY SELECT * FROM nightshift_claim_task(p_queue, p_now, p_token, p_lease, NULL, p_by, p_retries,
+            p_concurrency, NULL, NULL, NULL, NULL, p_lapsed, false);
+        END $fn$`);
+      await Promise.all(Array.from({ length: 8 }, () => pool.query('SELECT 1')));
+      return { ...ctx, pool };
+    },
+    async measure({ store, pool }, concurrency) {
+      const CALL = 'SELECT * FROM bench_complete_claim($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)';
+      // Tasks a completion fetched, each taken by the next claim of a loop (the loop that completed it, in practice).
+      const fetched = [];
+      const lapsed = 'lease expired: the worker neither completed, failed nor extended it in time';
+      return claimLoops(
+        concurrency,
+        async () => {
+          if (fetched.length > 0) return fetched.pop();
+          const claimed = await store.claimTask({ queue: QUEUE, now: new Date().toISOString(), lease_token: newRunId(), lease_ms: LEASE_MS, claimed_by: 'bench', run_id: null, limits: LIMITS });
+          return claimed.task;
+        },
+        async (task) => {
+          const values = [task.id, task.lease_token, '{"ok":true}', Date.now(), QUEUE, newRunId(), LEASE_MS, 'bench', LIMITS.retries, LIMITS.concurrency, lapsed];
+          const row = (await pool.query(CALL, values)).rows[0];
+          if (row !== undefined && row.blocked === null) fetched.push({ ...row, payload: JSON.parse(row.payload) });
+        },
+      );
+    },
+    async verify(ctx, n) {
+      await SYSTEMS.nightshift.verify(ctx, n);
+    },
+    async teardown(ctx) {
+      await ctx?.pool?.end();
+      await ctx?.store?.close();
     },
   },
 
