@@ -28,7 +28,8 @@ describe('task claims under concurrency', () => {
     const store = await openSqliteStore(path);
     await store.migrate();
     const enqueued: string[] = [];
-    for (let i = 0; i < 300; i++) {
+    // Enough that one process cannot drain the queue in the moment the other takes to start on a loaded box.
+    for (let i = 0; i < 1500; i++) {
       const id = newRunId();
       enqueued.push(id);
       await store.enqueueTask({ id, queue: 'q', payload_json: String(i), priority: 0, run_at: new Date(0).toISOString(), key: null, created_at: new Date().toISOString() });
