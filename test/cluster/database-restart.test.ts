@@ -10,16 +10,13 @@ import { join } from 'node:path';
 import { afterEach, expect, it } from 'vitest';
 import { waitFor } from '../helpers/wait-for.ts';
 import { startPrivatePostgres, type PrivatePostgres } from '../helpers/private-postgres.ts';
-import { startFleet, triggerOn, TEST_CLUSTER, type Fleet } from './fleet.ts';
+import { useFleets, triggerOn, TEST_CLUSTER } from './fleet.ts';
 import { parseDuration } from '../../src/config/units.ts';
 
 let cluster: PrivatePostgres | null = null;
-let fleet: Fleet | null = null;
-const runIds: string[] = [];
+const fleets = useFleets();
 let scratch = '';
-afterEach(async () => {
-  await fleet?.destroy(runIds.splice(0));
-  fleet = null;
+afterEach(() => {
   cluster?.destroy();
   cluster = null;
   if (scratch) rmSync(scratch, { recursive: true, force: true });
@@ -29,7 +26,7 @@ it('three nodes ride out a database restart: none exits, a running run is kept, 
   cluster = await startPrivatePostgres();
   scratch = mkdtempSync(join(tmpdir(), 'nightshift-dbrestart-'));
   const go = join(scratch, 'go');
-  fleet = await startFleet({
+  const f = await fleets.start({
     dbUrl: cluster.url,
     count: 3,
     jobs: `  tick:
@@ -39,11 +36,10 @@ it('three nodes ride out a database restart: none exits, a running run is kept, 
     command: 'while [ ! -f "${go}" ]; do sleep 0.05; done'
 `,
   });
-  const f = fleet;
   const leader = await f.leader();
   const onFollower = f.nodes.find((n) => n.name !== leader)!;
   const longId = await triggerOn(onFollower, 'long');
-  runIds.push(longId);
+  f.runIds.push(longId);
   await waitFor(async () => (await f.store.getRun(longId))?.pid != null, 15_000, 'the long run to start');
 
   cluster.stop();

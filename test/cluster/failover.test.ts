@@ -12,31 +12,20 @@ import { join } from 'node:path';
 import { afterEach, expect, it } from 'vitest';
 import { waitFor } from '../helpers/wait-for.ts';
 import { usePostgres } from '../helpers/postgres.ts';
-import { startFleet, triggerOn, type Fleet } from './fleet.ts';
+import { useFleets, triggerOn } from './fleet.ts';
+import { alive } from '../helpers/cli.ts';
 
 const pg = usePostgres();
-let fleet: Fleet | null = null;
-const runIds: string[] = [];
+const fleets = useFleets();
 let scratch = '';
-afterEach(async () => {
-  await fleet?.destroy(runIds.splice(0));
-  fleet = null;
+afterEach(() => {
   if (scratch) rmSync(scratch, { recursive: true, force: true });
 });
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 it('a node killed mid-run or stopped past dead_after loses its run to a retry on another node, and cannot finish it when it returns', async () => {
   const schema = await pg.createSchema();
   scratch = mkdtempSync(join(tmpdir(), 'nightshift-failover-'));
-  fleet = await startFleet({
+  const f = await fleets.start({
     dbUrl: schema.url,
     count: 3,
     jobs: `  long:
@@ -47,13 +36,12 @@ it('a node killed mid-run or stopped past dead_after loses its run to a retry on
     retries: { max: 2, backoff: 1s }
 `,
   });
-  const f = fleet;
   const leader = (await f.leader())!;
   const [victim, stopped] = f.nodes.filter((n) => n.name !== leader);
 
   // kill -9 of a node while its run runs.
   const longId = await triggerOn(victim!, 'long');
-  runIds.push(longId);
+  f.runIds.push(longId);
   const running = await waitFor(async () => {
     const run = await f.store.getRun(longId);
     return run?.status === 'running' && run.pid !== null ? run : null;
@@ -66,7 +54,7 @@ it('a node killed mid-run or stopped past dead_after loses its run to a retry on
   }, 20_000, `the run of the killed node to be marked lost\n${f.output()}`);
   expect(lost.reason).toBe('node_lost');
   const retried = await waitFor(async () => (await f.runs('long')).find((r) => r.chain_id === longId && r.attempt === 2 && r.status === 'succeeded'), 20_000, 'the retry to succeed');
-  runIds.push(retried.id);
+  f.runIds.push(retried.id);
   expect(retried.node).not.toBe(victim!.name);
   // On a shared host the leader kills what the dead node left running (on another host there is nothing here to kill).
   await waitFor(() => !alive(running.pid!), 10_000, 'the dead node’s leftover process to be killed');
@@ -74,7 +62,7 @@ it('a node killed mid-run or stopped past dead_after loses its run to a retry on
 
   // SIGSTOP of a node mid-run, past dead_after; its child ends while it is stopped.
   const shortId = await triggerOn(stopped!, 'short');
-  runIds.push(shortId);
+  f.runIds.push(shortId);
   await waitFor(async () => (await f.store.getRun(shortId))?.pid != null, 15_000, 'the short run to start');
   expect((await f.store.getRun(shortId))!.node).toBe(stopped!.name);
   stopped!.process.kill('SIGSTOP');

@@ -3,19 +3,15 @@
  * by the leader; `kill -9` of the leader gives a new leader within the failover bound (dead_after + heartbeat) and no
  * fire is ever recorded twice — the ones that fell in the gap are recorded missed (catch_up: none), not dropped.
  */
-import { afterEach, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import type { Run } from '../../src/store/types.ts';
 import { waitFor } from '../helpers/wait-for.ts';
 import { usePostgres } from '../helpers/postgres.ts';
-import { startFleet, TEST_CLUSTER, type Fleet } from './fleet.ts';
+import { useFleets, TEST_CLUSTER } from './fleet.ts';
 import { parseDuration } from '../../src/config/units.ts';
 
 const pg = usePostgres();
-let fleet: Fleet | null = null;
-afterEach(async () => {
-  await fleet?.destroy();
-  fleet = null;
-});
+const fleets = useFleets();
 
 /** Each fire's records by its second; a fire recorded twice shows as two. */
 function bySecond(runs: Run[]): Map<number, Run[]> {
@@ -33,7 +29,7 @@ function bySecond(runs: Run[]): Map<number, Run[]> {
 // store conformance suite and the failover benchmark's ~200 rounds check that on their own).
 it('three nodes run every fire of a per-second schedule exactly once for 30 s; kill -9 of the leader never fires twice', { retry: 1, timeout: 240_000 }, async () => {
   const schema = await pg.createSchema();
-  fleet = await startFleet({
+  const f = await fleets.start({
     dbUrl: schema.url,
     count: 3,
     jobs: `  tick:
@@ -41,7 +37,6 @@ it('three nodes run every fire of a per-second schedule exactly once for 30 s; k
     schedule: "* * * * * *"
 `,
   });
-  const f = fleet;
   const firstLeader = (await f.leader())!;
 
   // 30 s of a steady fleet.

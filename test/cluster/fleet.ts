@@ -13,6 +13,7 @@ import { HostProcesses } from '../../src/scheduler/host-processes.ts';
 import { openPostgresStore } from '../../src/store/postgres/postgres-store.ts';
 import type { Run, Store } from '../../src/store/types.ts';
 import pg from 'pg';
+import { afterEach } from 'vitest';
 
 export interface FleetNode {
   name: string;
@@ -31,6 +32,8 @@ export interface NodeRow {
 
 export interface Fleet {
   dir: string;
+  /** Runs whose leftover processes (killed by marker) the fleet's destroy() must not leave behind. */
+  runIds: string[];
   configPath: string;
   nodes: FleetNode[];
   store: Store;
@@ -43,7 +46,7 @@ export interface Fleet {
   /** Everything the daemons printed, for failure messages. */
   output(): string;
   /** SIGKILLs what is still running, kills marked leftovers of `runIds`, removes the directory, closes the store. */
-  destroy(runIds?: string[]): Promise<void>;
+  destroy(): Promise<void>;
 }
 
 export interface FleetOptions {
@@ -101,6 +104,7 @@ ${options.jobs}`,
   const fleet: Fleet = {
     dir,
     configPath,
+    runIds: [],
     nodes,
     store,
     node: (name) => nodes.find((n) => n.name === name)!,
@@ -112,7 +116,7 @@ ${options.jobs}`,
     },
     runs: (job) => store.listRuns({ job, limit: 10_000 }),
     output,
-    destroy: async (runIds = []) => {
+    destroy: async () => {
       for (const node of nodes) {
         if (node.process.exitCode === null && node.process.signalCode === null && node.process.pid !== undefined) {
           process.kill(node.process.pid, 'SIGCONT');
@@ -121,7 +125,7 @@ ${options.jobs}`,
         await exited(node.process);
       }
       const host = new HostProcesses();
-      for (const id of runIds) await host.killMarked(id, null, 100);
+      for (const id of fleet.runIds) await host.killMarked(id, null, 100);
       await store.close();
       rmSync(dir, { recursive: true, force: true });
     },
@@ -161,6 +165,21 @@ export async function enqueueOn(node: FleetNode, queue: string, payload: unknown
   });
   if (response.status >= 300) throw new Error(`enqueueing on ${node.name}: ${response.status} ${await response.text()}`);
   return ((await response.json()) as { id: string }).id;
+}
+
+/** Fleets started through `start` are destroyed after each test, passed or failed. */
+export function useFleets(): { start(options: FleetOptions): Promise<Fleet> } {
+  const started: Fleet[] = [];
+  afterEach(async () => {
+    for (const fleet of started.splice(0)) await fleet.destroy();
+  });
+  return {
+    start: async (options) => {
+      const fleet = await startFleet(options);
+      started.push(fleet);
+      return fleet;
+    },
+  };
 }
 
 /** Stops a node the way systemd does (SIGTERM) and waits for it to exit. */

@@ -3,24 +3,19 @@
  * node leads while the old one still waits out its runs' shutdown grace, so the schedules do not wait for it; its run
  * ends as a shutdown does and is retried on another node.
  */
-import { afterEach, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { exited, runCli } from '../helpers/cli.ts';
 import type { StatusJson } from '../../src/status/build-status.ts';
 import { waitFor } from '../helpers/wait-for.ts';
 import { usePostgres } from '../helpers/postgres.ts';
-import { startFleet, triggerOn, type Fleet } from './fleet.ts';
+import { triggerOn, useFleets } from './fleet.ts';
 
 const pg = usePostgres();
-let fleet: Fleet | null = null;
-const runIds: string[] = [];
-afterEach(async () => {
-  await fleet?.destroy(runIds.splice(0));
-  fleet = null;
-});
+const fleets = useFleets();
 
 it('a leader stopping with SIGTERM hands over the lead before its shutdown grace is out', async () => {
   const schema = await pg.createSchema();
-  fleet = await startFleet({
+  const f = await fleets.start({
     dbUrl: schema.url,
     count: 2,
     jobs: `  long:
@@ -30,10 +25,9 @@ it('a leader stopping with SIGTERM hands over the lead before its shutdown grace
     schedule: "* * * * * *"
 `,
   });
-  const f = fleet;
   const leader = f.node((await f.leader())!);
   const id = await triggerOn(leader, 'long');
-  runIds.push(id);
+  f.runIds.push(id);
   await waitFor(async () => (await f.store.getRun(id))?.pid != null, 15_000, 'the long run to start on the leader');
 
   leader.process.kill('SIGTERM');

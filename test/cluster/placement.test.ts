@@ -4,24 +4,19 @@
  *   only — handed over through the queue, and the pinned node is woken by NOTIFY (in well under the 30 s fallback);
  * - a service runs on exactly one node at a time, and moves to another when its node dies (kill -9).
  */
-import { afterEach, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { waitFor } from '../helpers/wait-for.ts';
 import { usePostgres } from '../helpers/postgres.ts';
-import { enqueueOn, FLEET_TOKEN, startFleet, triggerOn, type Fleet } from './fleet.ts';
+import { enqueueOn, FLEET_TOKEN, triggerOn, useFleets } from './fleet.ts';
 import { runCli } from '../helpers/cli.ts';
 import type { StatusJson } from '../../src/status/build-status.ts';
 
 const pg = usePostgres();
-let fleet: Fleet | null = null;
-const runIds: string[] = [];
-afterEach(async () => {
-  await fleet?.destroy(runIds.splice(0));
-  fleet = null;
-});
+const fleets = useFleets();
 
 it('a pinned job runs on its node wherever it is started; a service runs on one node and moves when that node dies', async () => {
   const schema = await pg.createSchema();
-  fleet = await startFleet({
+  const f = await fleets.start({
     dbUrl: schema.url,
     count: 3,
     extra: 'queues:\n  pages: { concurrency: 2 }\n  inbox: {}\n',
@@ -46,7 +41,6 @@ it('a pinned job runs on its node wherever it is started; a service runs on one 
     overlap: replace
 `,
   });
-  const f = fleet;
 
   // Started through node-1's API: queued for node-3, which NOTIFY wakes.
   const id = await triggerOn(f.node('node-1'), 'pinned');
@@ -95,7 +89,7 @@ it('a pinned job runs on its node wherever it is started; a service runs on one 
 
   // A cancel asked of node-1 for a run on node-2: node-2 is told, and kills it.
   const slowId = await triggerOn(f.node('node-2'), 'slow');
-  runIds.push(slowId);
+  f.runIds.push(slowId);
   await waitFor(async () => (await f.store.getRun(slowId))?.pid != null, 15_000, 'the slow run to start on node-2');
   const cancel = await fetch(`${f.node('node-1').url}/api/v1/runs/${slowId}/cancel`, { method: 'POST', headers: { authorization: `Bearer ${FLEET_TOKEN}` } });
   expect(cancel.status, await cancel.clone().text()).toBe(202);
@@ -108,10 +102,10 @@ it('a pinned job runs on its node wherever it is started; a service runs on one 
 
   // overlap: replace across nodes: a start on node-1 has node-2 kill its run (replaced), then runs once the lock is free.
   const firstId = await triggerOn(f.node('node-2'), 'replacer');
-  runIds.push(firstId);
+  f.runIds.push(firstId);
   await waitFor(async () => (await f.store.getRun(firstId))?.pid != null, 15_000, 'the first replacer run to start on node-2');
   const secondId = await triggerOn(f.node('node-1'), 'replacer');
-  runIds.push(secondId);
+  f.runIds.push(secondId);
   const replaced = await waitFor(async () => {
     const run = await f.store.getRun(firstId);
     return run?.status !== 'running' ? run : null;
@@ -122,12 +116,12 @@ it('a pinned job runs on its node wherever it is started; a service runs on one 
 
   // The service: one run, on one node.
   const first = await waitFor(async () => (await f.runs('svc')).find((r) => r.status === 'running' && r.pid !== null), 15_000, 'the service to start');
-  runIds.push(first.id);
+  f.runIds.push(first.id);
   expect((await f.runs('svc')).filter((r) => r.status === 'running')).toHaveLength(1);
   const home = f.node(first.node!);
   home.process.kill('SIGKILL');
   const moved = await waitFor(async () => (await f.runs('svc')).find((r) => r.status === 'running' && r.node !== home.name && r.pid !== null), 30_000, `the service to move\n${f.output()}`);
-  runIds.push(moved.id);
+  f.runIds.push(moved.id);
   expect((await f.store.getRun(first.id))!.status).toBe('lost');
   expect((await f.runs('svc')).filter((r) => r.status === 'running').map((r) => r.node)).toEqual([moved.node]);
 

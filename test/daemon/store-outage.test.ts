@@ -14,7 +14,7 @@ import { STORE_HEALTH } from '../../src/config/defaults.ts';
 import { parseDuration } from '../../src/config/units.ts';
 import type { Run } from '../../src/store/types.ts';
 import { HostProcesses } from '../../src/scheduler/host-processes.ts';
-import { exited, freePort, runCli, spawnDaemon } from '../helpers/cli.ts';
+import { alive, exited, freePort, runCli, spawnDaemon } from '../helpers/cli.ts';
 import { startPrivatePostgres, type PrivatePostgres } from '../helpers/private-postgres.ts';
 import { waitFor } from '../helpers/wait-for.ts';
 import { makeDir } from './harness.ts';
@@ -57,15 +57,6 @@ async function runsOf(url: string, job: string): Promise<Run[] | null> {
     return response.status === 200 ? ((await response.json()) as Run[]) : null;
   } catch {
     return null;
-  }
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
   }
 }
 

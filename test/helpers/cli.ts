@@ -63,6 +63,16 @@ export function spawnDaemon(configPath: string, env: NodeJS.ProcessEnv = {}): Ch
   return Object.assign(cli.child, { output: () => cli.stdout() + cli.stderr() });
 }
 
+/** Whether a process with this pid is alive (signal 0). */
+export function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** Resolves when the process has exited (immediately if it already has). */
 export function exited(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();

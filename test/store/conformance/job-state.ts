@@ -2,6 +2,19 @@
 import { describe, expect, it } from 'vitest';
 import { at, type StoreContext } from './fixtures.ts';
 
+/** The scheduler's record of the fire of job `scan` at `ms`, and the job lock a started fire runs under. */
+const fire = (id: string, ms: number) => ({
+  id,
+  job: 'scan',
+  attempt: 1,
+  chain_id: id,
+  trigger: 'schedule' as const,
+  scheduled_at: at(ms),
+  node: 'n1',
+  fire: true,
+});
+const lock = (id: string) => ({ name: 'job:scan', holder: { token: id, run_id: id, pid: 1, pid_start: null, node: 'n1' } });
+
 export function describeJobState(ctx: StoreContext): void {
   describe('job state', () => {
     it('lists no cluster nodes before any joined (on SQLite, never)', async () => {
@@ -28,17 +41,6 @@ export function describeJobState(ctx: StoreContext): void {
     });
 
     it('moves the fire cursor with the run that records a fire, whichever way it is recorded', async () => {
-      const fire = (id: string, ms: number) => ({
-        id,
-        job: 'scan',
-        attempt: 1,
-        chain_id: id,
-        trigger: 'schedule' as const,
-        scheduled_at: at(ms),
-        node: 'n1',
-        fire: true,
-      });
-      const lock = (id: string) => ({ name: 'job:scan', holder: { token: id, run_id: id, pid: 1, pid_start: null, node: 'n1' } });
       await ctx.store.insertRun(fire('01F0000000000000000000000A', 60_000), {
         status: 'skipped',
         reason: 'missed',
@@ -55,17 +57,6 @@ export function describeJobState(ctx: StoreContext): void {
     });
 
     it('records each fire once: a fire at or before the cursor is refused with fire_taken and writes nothing', async () => {
-      const fire = (id: string, ms: number) => ({
-        id,
-        job: 'scan',
-        attempt: 1,
-        chain_id: id,
-        trigger: 'schedule' as const,
-        scheduled_at: at(ms),
-        node: 'n1',
-        fire: true,
-      });
-      const lock = (id: string) => ({ name: 'job:scan', holder: { token: id, run_id: id, pid: 1, pid_start: null, node: 'n1' } });
       await ctx.store.insertRun(fire('01F0000000000000000000000D', 60_000), { status: 'queued' });
       // The same fire again (a second node, or a leader that has not noticed it lost the lead), each way it records one.
       await expect(ctx.store.insertRun(fire('01F0000000000000000000000E', 60_000), { status: 'queued' })).rejects.toMatchObject({ code: 'fire_taken' });
