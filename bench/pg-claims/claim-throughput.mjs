@@ -13,11 +13,13 @@
  * One measurement = one system at one concurrency C: create its database, enqueue --tasks tasks (not timed), open its
  * connections (not timed), then time claiming and completing all of them with C concurrent claimers in this one
  * process; tasks/s = tasks / (last completion − first claim). The order of the systems rotates from round to round.
- * - nightshift: the PostgreSQL Store as the daemon calls it (dist/store/postgres/postgres-store.js, no HTTP):
- *   `claimTask` (one call of the nightshift_claim_task function, migration 8: the queue's advisory lock, reap of
- *   lapsed leases, pause check, running count, pick `FOR UPDATE SKIP LOCKED`, mark claimed) then `completeTask` (one
- *   UPDATE fenced by the claim's token); C async loops share one store, so its own pool (5 connections, the product's
- *   default). Before issue 8's fix these were two transactions of 8 and 4 statements.
+ * - nightshift: the PostgreSQL Store as a worker calls it (dist/store/postgres/postgres-store.js, no HTTP), the way
+ *   `tasks.work` and the API's complete with `next` use it: one `claimTask` to start, then per task one
+ *   `completeTaskAndClaim` — the fenced complete and the next claim in one call of nightshift_complete_and_claim
+ *   (migration 10), one round trip per task, as BullMQ's workers complete-and-fetch. C async loops share one store, so
+ *   its own pool (5 connections, the product's default).
+ * - ns-separate (only with --systems …,ns-separate): the same store, `claimTask` then `completeTask` for every task
+ *   (two round trips per task): what a worker that does not ask for the next task gets.
  * - pg-boss: `fetch(queue, { batchSize: 1 })` then `complete(queue, id)`, C async loops on one PgBoss instance (its
  *   pool: 10 connections); supervise and schedule off (no maintenance timers in the timed window). Its `work()` is
  *   not measured: it sleeps `pollingIntervalSeconds` (≥ 0.5 s) after every fetch, so at batch size 1 it is bounded
@@ -30,20 +32,15 @@
  *   LIMIT 1) UPDATE q … RETURNING`, then `UPDATE q SET state = 'done'`, each statement its own transaction, on a pool
  *   of C connections.
  *
- * - ns-fetch-next (only with --systems …,ns-fetch-next): a what-if, NOT the product — the product's store and claim
- *   function, but each completion fetching the next task in the same round trip, as BullMQ's moveToFinished does (see
- *   SYSTEMS['ns-fetch-next']): one round trip per task instead of two.
- * - ns-one-trip (only with --systems …,ns-one-trip): a what-if, NOT the product — nightshift's tables and claim steps
- *   in one PL/pgSQL call and the complete as one fenced UPDATE (see SYSTEMS['ns-one-trip']), to show what the
- *   product's claim path could reach with one round trip per step.
  *
  * `--profile` also loads pg_stat_statements into the cluster (only with a private cluster) and prints, per system and
  * concurrency, the statements per task, their server time, and — sampled every 5 ms from pg_stat_activity during the
  * timed window — what the claimers' backends were doing (running, waiting on an advisory lock, idle in a transaction).
  *
  * Usage: node bench/pg-claims/claim-throughput.mjs [--runs 3] [--tasks 4000] [--concurrency 1,8]
- *          [--systems nightshift,pg-boss,graphile-worker,raw[,ns-one-trip][,ns-fetch-next]] [--profile] [--quick]   (--quick: 1 round, 1000 tasks)
+ *          [--systems nightshift,pg-boss,graphile-worker,raw[,ns-separate]] [--profile] [--quick]   (--quick: 1 round, 1000 tasks)
  */
+import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
@@ -58,7 +55,7 @@ const { startCluster } = await import('./cluster.mjs');
 const QUEUE = 'bench';
 const LIMITS = { concurrency: 1_000_000, rate: null, retries: 3, budget: null };
 const LEASE_MS = 60_000;
-const ALL_SYSTEMS = ['nightshift', 'pg-boss', 'graphile-worker', 'raw', 'ns-one-trip', 'ns-fetch-next'];
+const ALL_SYSTEMS = ['nightshift', 'pg-boss', 'graphile-worker', 'raw', 'ns-separate'];
 const DEFAULT_SYSTEMS = ['nightshift', 'pg-boss', 'graphile-worker', 'raw'];
 
 const args = parseArgs(
@@ -85,6 +82,7 @@ const { newRunId } = await import(join(DIST, 'util', 'ids.js'));
 
 const now = () => performance.now();
 const payload = (i) => ({ n: i, url: `https://example.com/${i}` });
+const claimRequest = () => ({ queue: QUEUE, now: new Date().toISOString(), lease_token: randomUUID(), lease_ms: LEASE_MS, claimed_by: 'bench', run_id: null, limits: LIMITS });
 const dbUrl = (base, db) => {
   const url = new URL(base);
   url.pathname = `/${db}`;
@@ -139,15 +137,15 @@ const SYSTEMS = {
       return { store };
     },
     async measure({ store }, concurrency) {
+      // The task a completion claimed, taken by the next claim of a loop (the loop that completed it, in practice).
+      const fetched = [];
       return claimLoops(
         concurrency,
-        async () => {
-          const claimed = await store.claimTask({ queue: QUEUE, now: new Date().toISOString(), lease_token: newRunId(), lease_ms: LEASE_MS, claimed_by: 'bench', run_id: null, limits: LIMITS });
-          return claimed.task;
-        },
+        async () => fetched.pop() ?? (await store.claimTask(claimRequest())).task,
         async (task) => {
-          const result = await store.completeTask(task.id, { lease_token: task.lease_token }, '{"ok":true}', new Date().toISOString());
-          if (!result.ok) throw new Error(`complete refused: ${result.reason}`);
+          const step = await store.completeTaskAndClaim(task.id, { lease_token: task.lease_token }, '{"ok":true}', new Date().toISOString(), claimRequest());
+          if (!step.completed.ok) throw new Error(`complete refused: ${step.completed.reason}`);
+          if (step.next.task !== null) fetched.push(step.next.task);
         },
       );
     },
@@ -158,6 +156,22 @@ const SYSTEMS = {
     async teardown(ctx) {
       await ctx?.store?.close();
     },
+  },
+
+  'ns-separate': {
+    setup: (url, n) => SYSTEMS.nightshift.setup(url, n),
+    async measure({ store }, concurrency) {
+      return claimLoops(
+        concurrency,
+        async () => (await store.claimTask(claimRequest())).task,
+        async (task) => {
+          const result = await store.completeTask(task.id, { lease_token: task.lease_token }, '{"ok":true}', new Date().toISOString());
+          if (!result.ok) throw new Error(`complete refused: ${result.reason}`);
+        },
+      );
+    },
+    verify: (ctx, n) => SYSTEMS.nightshift.verify(ctx, n),
+    teardown: (ctx) => SYSTEMS.nightshift.teardown(ctx),
   },
 
   'pg-boss': {
@@ -252,121 +266,6 @@ const SYSTEMS = {
     },
     async teardown(ctx) {
       await ctx?.runner?.stop();
-    },
-  },
-
-  /**
-   * What-if, NOT the product: nightshift's own tables (migrated by the store, tasks enqueued through it), but the claim
-   * as ONE round trip — a PL/pgSQL function doing claimTaskRows's steps for a queue without rate or budget (advisory
-   * lock, reap of lapsed leases, pause check, running count, pick SKIP LOCKED, mark claimed), so the queue's lock is
-   * held for the server's work only, not across 6 client round trips — and the complete as one fenced UPDATE …
-   * RETURNING. Pool of 5 connections, as the product's. It shows what the product's claim path could reach.
-   */
-  'ns-one-trip': {
-    async setup(url, n) {
-      const { store } = await SYSTEMS.nightshift.setup(url, n);
-      await store.close();
-      const pool = new pg.Pool({ connectionString: url, max: 5 });
-      pool.on('error', () => {});
-      await pool.query(`CREATE FUNCTION bench_claim(p_queue text, p_now bigint, p_token text, p_lease bigint, p_by text, p_retries int, p_concurrency int)
-        RETURNS SETOF tasks LANGUAGE plpgsql AS $fn$
-        DECLARE v_id text; v_paused bigint; v_running int;
-        BEGIN
-          PERFORM pg_advisory_xact_lock(${0x6e730004}, hashtext(p_queue));
-          UPDATE tasks SET state = CASE WHEN attempt > p_retries THEN 'dead' ELSE 'queued' END, run_at = p_now,
-            lease_token = NULL, lease_expires_at = NULL, last_error = 'lease expired', updated_at = p_now
-            WHERE queue = p_queue AND state = 'running' AND lease_expires_at IS NOT NULL AND lease_expires_at < p_now;
-          SELECT paused_until INTO v_paused FROM queue_state WHERE queue = p_queue;
-          IF v_paused IS NOT NULL AND v_paused > p_now THEN RETURN; END IF;
-          SELECT count(*) INTO v_running FROM tasks WHERE queue = p_queue AND state = 'running';
-          IF v_running >= p_concurrency THEN RETURN; END IF;
-          SELECT id INTO v_id FROM tasks WHERE queue = p_queue AND state = 'queued' AND run_at <= p_now
-            ORDER BY priority DESC, run_at, id LIMIT 1 FOR UPDATE SKIP LOCKED;
-          IF v_id IS NULL THEN RETURN; END IF;
-          RETURN QUERY UPDATE tasks SET state = 'running', attempt = attempt + 1, lease_token = p_token,
-            lease_expires_at = p_now + p_lease, claimed_by = p_by, updated_at = p_now WHERE id = v_id RETURNING *;
-        END $fn$`);
-      await Promise.all(Array.from({ length: 8 }, () => pool.query('SELECT 1')));
-      return { pool, url };
-    },
-    async measure({ pool }, concurrency) {
-      const CLAIM = 'SELECT * FROM bench_claim($1, $2, $3, $4, $5, $6, $7)';
-      const COMPLETE = `UPDATE tasks SET state = 'done', result = $1, lease_token = NULL, lease_expires_at = NULL, updated_at = $2
-        WHERE id = $3 AND state = 'running' AND lease_token = $4 RETURNING *`;
-      return claimLoops(
-        concurrency,
-        async () => {
-          const row = (await pool.query(CLAIM, [QUEUE, Date.now(), newRunId(), LEASE_MS, 'bench', LIMITS.retries, LIMITS.concurrency])).rows[0];
-          return row === undefined ? null : { ...row, payload: JSON.parse(row.payload) };
-        },
-        async (task) => {
-          const row = (await pool.query(COMPLETE, ['{"ok":true}', Date.now(), task.id, task.lease_token])).rows[0];
-          if (row === undefined) throw new Error('ns-one-trip: complete refused');
-        },
-      );
-    },
-    async verify({ url }, n) {
-      const rows = await adminQuery(url, `SELECT state, count(*)::int AS n FROM tasks GROUP BY state`);
-      if (rows.length !== 1 || rows[0].state !== 'done' || rows[0].n !== n) throw new Error(`ns-one-trip left ${JSON.stringify(rows)}`);
-    },
-    async teardown(ctx) {
-      await ctx?.pool?.end();
-    },
-  },
-
-  /**
-   * What-if, NOT the product: the product's tables, enqueue and claim function (nightshift_claim_task, migration 8),
-   * but a completion that claims the next task in the same call — a PL/pgSQL wrapper doing the store's fenced complete
-   * UPDATE, then the claim (which, a later statement of the same function, sees the slot the completion freed). A
-   * worker's loop is then one round trip per task after its first claim, as BullMQ's workers complete-and-fetch. It
-   * measures what a `completeTaskAndClaim` in the store (and `next` on the HTTP complete, for tasks.work) would give.
-   */
-  'ns-fetch-next': {
-    async setup(url, n) {
-      const ctx = await SYSTEMS.nightshift.setup(url, n);
-      const pool = new pg.Pool({ connectionString: url, max: 5 });
-      pool.on('error', () => {});
-      await pool.query(`CREATE FUNCTION bench_complete_claim(p_id text, p_fence text, p_result text, p_now bigint,
-          p_queue text, p_token text, p_lease bigint, p_by text, p_retries integer, p_concurrency integer, p_lapsed text)
-        RETURNS TABLE (id text, queue text, payload text, priority integer, run_at bigint, key text, state text,
-          attempt integer, lease_token text, lease_expires_at bigint, run_id text, claimed_by text, last_error text,
-          result text, created_at bigint, updated_at bigint, blocked text, retry_at bigint)
-        LANGUAGE plpgsql VOLATILE AS $fn$
-        BEGIN
-          UPDATE tasks t SET state = 'done', result = p_result, lease_token = NULL, lease_expires_at = NULL, updated_at = p_now
-            WHERE t.id = p_id AND t.state = 'running' AND t.lease_token = p_fence;
-          IF NOT FOUND THEN RAISE EXCEPTION 'ns-fetch-next: complete refused for %', p_id; END IF;
-          RETURN QUERY SELECT * FROM nightshift_claim_task(p_queue, p_now, p_token, p_lease, NULL, p_by, p_retries,
-            p_concurrency, NULL, NULL, NULL, NULL, p_lapsed, false);
-        END $fn$`);
-      await Promise.all(Array.from({ length: 8 }, () => pool.query('SELECT 1')));
-      return { ...ctx, pool };
-    },
-    async measure({ store, pool }, concurrency) {
-      const CALL = 'SELECT * FROM bench_complete_claim($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)';
-      // Tasks a completion fetched, each taken by the next claim of a loop (the loop that completed it, in practice).
-      const fetched = [];
-      const lapsed = 'lease expired: the worker neither completed, failed nor extended it in time';
-      return claimLoops(
-        concurrency,
-        async () => {
-          if (fetched.length > 0) return fetched.pop();
-          const claimed = await store.claimTask({ queue: QUEUE, now: new Date().toISOString(), lease_token: newRunId(), lease_ms: LEASE_MS, claimed_by: 'bench', run_id: null, limits: LIMITS });
-          return claimed.task;
-        },
-        async (task) => {
-          const values = [task.id, task.lease_token, '{"ok":true}', Date.now(), QUEUE, newRunId(), LEASE_MS, 'bench', LIMITS.retries, LIMITS.concurrency, lapsed];
-          const row = (await pool.query(CALL, values)).rows[0];
-          if (row !== undefined && row.blocked === null) fetched.push({ ...row, payload: JSON.parse(row.payload) });
-        },
-      );
-    },
-    async verify(ctx, n) {
-      await SYSTEMS.nightshift.verify(ctx, n);
-    },
-    async teardown(ctx) {
-      await ctx?.pool?.end();
-      await ctx?.store?.close();
     },
   },
 
@@ -561,8 +460,6 @@ await runMain(async () => {
       ratio_vs_pg_boss: bySystem['pg-boss'] && ns ? round(ns / bySystem['pg-boss'].per_s, 2) : null,
       ratio_vs_graphile_worker: bySystem['graphile-worker'] && ns ? round(ns / bySystem['graphile-worker'].per_s, 2) : null,
       ratio_vs_raw: bySystem.raw && ns ? round(ns / bySystem.raw.per_s, 2) : null,
-      one_trip_vs_pg_boss: bySystem['ns-one-trip'] && bySystem['pg-boss'] ? round(bySystem['ns-one-trip'].per_s / bySystem['pg-boss'].per_s, 2) : null,
-      one_trip_vs_graphile_worker: bySystem['ns-one-trip'] && bySystem['graphile-worker'] ? round(bySystem['ns-one-trip'].per_s / bySystem['graphile-worker'].per_s, 2) : null,
     };
   }
   const header = ['concurrency', ...systems.map((s) => `${s} /s`), 'ns/pg-boss', 'ns/graphile', 'ns/raw'];

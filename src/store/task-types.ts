@@ -106,6 +106,15 @@ export type TaskStepResult =
   | { ok: true; task: Task }
   | { ok: false; reason: 'not_found' | 'lease_lost'; task: Task | null };
 
+/**
+ * What `completeTaskAndClaim` did: the complete's result, and — only when the task was completed — the claim that
+ * followed it in the same transaction (null when the complete was refused: nothing was claimed).
+ */
+export interface CompleteAndClaimResult {
+  completed: TaskStepResult;
+  next: ClaimResult | null;
+}
+
 /** Where a released claim sends its task. */
 export type TaskRelease =
   /** Back to the queue, due at `run_at`. `charge: false` gives the attempt back (a 429 pause, a run lost to a restart). */
@@ -159,6 +168,11 @@ export interface TaskStore {
   extendTask(id: string, fence: TaskFence, lease_ms: number, now: string): Promise<TaskStepResult>;
   /** Marks the task done with its result (JSON text, or null). */
   completeTask(id: string, fence: TaskFence, result_json: string | null, now: string): Promise<TaskStepResult>;
+  /**
+   * `completeTask`, then, if the task was completed, `claimTask(next)` in the same transaction: a worker's loop in
+   * one round trip per task (BullMQ's workers complete-and-fetch the same way). A refused complete claims nothing.
+   */
+  completeTaskAndClaim(id: string, fence: TaskFence, result_json: string | null, now: string, next: ClaimRequest): Promise<CompleteAndClaimResult>;
   /**
    * Ends the claim: the task goes back to the queue or to the dead letter, with `error` as its last error. A charged
    * release (`charge: true`, or the dead letter) is recorded as a failed attempt of the queue, in the same

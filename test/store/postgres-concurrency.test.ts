@@ -102,29 +102,30 @@ describe('PostgreSQL store, several nodes at once', () => {
   });
 
   it('holds a wide queue\'s concurrency when racing claims cross from the shared lock to the exclusive one', async () => {
-    // Concurrency 12: a claim starts on the shared lock with a slot (12 >= 8 + running) and must fall back to the
-    // exclusive lock as the queue fills; 30 claimers on 3 nodes (15 connections) race, exactly 12 may win.
+    // Concurrency 64 (the least that claims under the shared lock with a slot, migration 0010): a claim starts there
+    // and must fall back to the exclusive lock once the queue is within 8 of full; 82 claimers on 3 nodes
+    // (15 connections) race, exactly 64 may win.
     const stores = await fleet();
-    for (let i = 0; i < 40; i++) {
+    for (let i = 0; i < 90; i++) {
       await stores[0]!.enqueueTask({ id: newRunId(), queue: 'wide', payload_json: '{}', priority: 0, run_at: at(0), key: null, created_at: at(0) });
     }
-    const race = () => Promise.all(Array.from({ length: 30 }, (_, i) => stores[i % NODES]!.claimTask(claimRequest('wide', i % NODES, 12))));
+    const race = () => Promise.all(Array.from({ length: 82 }, (_, i) => stores[i % NODES]!.claimTask(claimRequest('wide', i % NODES, 64))));
     const first = await race();
     const won = first.flatMap((r) => (r.task === null ? [] : [r.task]));
-    expect(won).toHaveLength(12);
-    expect(new Set(won.map((t) => t.id)).size).toBe(12);
+    expect(won).toHaveLength(64);
+    expect(new Set(won.map((t) => t.id)).size).toBe(64);
     expect(first.filter((r) => r.blocked === 'concurrency')).toHaveLength(18);
     // Five finish (fenced, concurrently), and the next race refills exactly those five slots.
     const finished = await Promise.all(won.slice(0, 5).map((t, i) => stores[i % NODES]!.completeTask(t.id, { lease_token: t.lease_token }, null, at(1))));
     expect(finished.every((r) => r.ok)).toBe(true);
     const second = await race();
     expect(second.filter((r) => r.task !== null)).toHaveLength(5);
-    expect((await stores[2]!.countTasks())[0]).toMatchObject({ queue: 'wide', running: 12, done: 5, queued: 23 });
+    expect((await stores[2]!.countTasks())[0]).toMatchObject({ queue: 'wide', running: 64, done: 5, queued: 21 });
   });
 
-  it('holds the concurrency when 40 claims on 30 connections race, slot claims retrying under the exclusive lock', async () => {
-    // More connections than a store's pool, so that many claims pass the unlocked first count together and find the
-    // queue near its limit only once they hold a slot: those must retry exclusively, and the limit must still hold.
+  it('holds the concurrency when 80 claims on 30 connections race, slot claims retrying under the exclusive lock', async () => {
+    // More connections than a store's pool, so that many claims hold the shared lock and a slot together and find the
+    // queue near its limit only then: those must retry exclusively, and the limit must still hold.
     const stores = await fleet();
     const pool = new pgDriver.Pool({
       connectionString: schema!.url,
@@ -144,13 +145,13 @@ describe('PostgreSQL store, several nodes at once', () => {
       // At least 5 rounds, and on until one has reached the exclusive retry (a loaded machine may need more to race).
       for (let round = 0; round < 30 && (round < 5 || retried === 0); round++) {
         const queue = `crowd-${round}`;
-        for (let i = 0; i < 50; i++) {
+        for (let i = 0; i < 100; i++) {
           await stores[0]!.enqueueTask({ id: newRunId(), queue, payload_json: '{}', priority: 0, run_at: at(0), key: null, created_at: at(0) });
         }
-        const results = await Promise.all(Array.from({ length: 40 }, () => claimTaskRows(db, claimRequest(queue, 0, 20))));
-        expect(results.filter((r) => r.task !== null)).toHaveLength(20);
-        expect(results.filter((r) => r.blocked === 'concurrency')).toHaveLength(20);
-        expect((await stores[1]!.countTasks()).find((c) => c.queue === queue)).toMatchObject({ running: 20, queued: 30 });
+        const results = await Promise.all(Array.from({ length: 80 }, () => claimTaskRows(db, claimRequest(queue, 0, 64))));
+        expect(results.filter((r) => r.task !== null)).toHaveLength(64);
+        expect(results.filter((r) => r.blocked === 'concurrency')).toHaveLength(16);
+        expect((await stores[1]!.countTasks()).find((c) => c.queue === queue)).toMatchObject({ running: 64, queued: 36 });
       }
       expect(retried, 'no slot claim had to retry under the exclusive lock: the race did not reach that path').toBeGreaterThan(0);
     } finally {

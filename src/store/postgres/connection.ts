@@ -12,7 +12,17 @@ import { StoreError } from '../errors.ts';
 
 /** What the table modules run SQL on: the pool (one statement, autocommit) or a client inside a transaction. */
 export interface Db {
-  query<Row extends QueryResultRow = QueryResultRow>(text: string, values?: readonly unknown[]): Promise<{ rows: Row[]; rowCount: number | null }>;
+  query<Row extends QueryResultRow = QueryResultRow>(text: string | PreparedQuery, values?: readonly unknown[]): Promise<{ rows: Row[]; rowCount: number | null }>;
+}
+
+/**
+ * A statement prepared once per connection under `name` (pg sends Parse only the first time a connection runs it):
+ * for the hot path of task workers, where parsing and planning the same call on every task cost the server more
+ * than running it. A name must always go with the same text.
+ */
+export interface PreparedQuery {
+  name: string;
+  text: string;
 }
 
 export interface PoolOptions {

@@ -18,6 +18,7 @@ import { StoreError } from '../errors.ts';
 import type {
   ClaimRequest,
   ClaimResult,
+  CompleteAndClaimResult,
   NewTask,
   QueueBudget,
   QueueCounts,
@@ -29,12 +30,20 @@ import type {
   TaskState,
   TaskStepResult,
 } from '../task-types.ts';
-import type { Db } from './connection.ts';
+import type { Db, PreparedQuery } from './connection.ts';
 import { TASK_COLUMNS, taskFromRow, type TaskRow } from '../task-rows.ts';
 import { pgText, toIsoOrNull, toMs } from './rows.ts';
 
 
 const COLUMNS = TASK_COLUMNS;
+
+/**
+ * The statements every task of a busy worker pays for (claim, complete, complete-and-claim) are prepared per
+ * connection: parsing and planning them on every call cost the server more than running them (claims +20–25 %/s,
+ * docs/benchmarks.md section 11). nightshift already needs session-level connections (LISTEN, the leader's lock), so
+ * this asks nothing more of a connection pooler in between.
+ */
+const prepared = (name: string, text: string): PreparedQuery => ({ name, text });
 
 const SELECT_TASK = `SELECT ${COLUMNS} FROM tasks WHERE id = $1`;
 const SELECT_BY_KEY = `SELECT ${COLUMNS} FROM tasks WHERE queue = $1 AND key = $2`;
@@ -65,8 +74,8 @@ const FENCE = `id = $1 AND state = 'running' AND ($2::text IS NULL OR lease_toke
 /** A lease held for a run's whole life (NULL) stays that way: the run's end releases it. */
 const EXTEND = `UPDATE tasks SET lease_expires_at = CASE WHEN lease_expires_at IS NULL THEN NULL ELSE $4::bigint + $5::bigint END,
   updated_at = $4 WHERE ${FENCE} RETURNING ${COLUMNS}`;
-const COMPLETE = `UPDATE tasks SET state = 'done', result = $4, lease_token = NULL, lease_expires_at = NULL, updated_at = $5
-  WHERE ${FENCE} RETURNING ${COLUMNS}`;
+const COMPLETE = prepared('nightshift_complete_task', `UPDATE tasks SET state = 'done', result = $4, lease_token = NULL, lease_expires_at = NULL, updated_at = $5
+  WHERE ${FENCE} RETURNING ${COLUMNS}`);
 /** $4: 'queued' or 'dead'; $5: the new run_at (null: kept); $6: attempts given back; $8: a charged failure, recorded. */
 const RELEASE = `WITH released AS (
     UPDATE tasks SET state = $4, run_at = coalesce($5::bigint, run_at), attempt = attempt - $6::integer, lease_token = NULL,
@@ -106,41 +115,75 @@ export async function insertTaskRow(db: Db, task: NewTask): Promise<{ task: Task
 }
 
 /** The claim: one call of the function migration 0008 installs (see there for its locks), in autocommit. */
-const CLAIM = `SELECT ${COLUMNS}, blocked, retry_at FROM nightshift_claim_task($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`;
+const CLAIM = prepared('nightshift_claim_task', `SELECT ${COLUMNS}, blocked, retry_at FROM nightshift_claim_task($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`);
 
 type ClaimRow = { [K in keyof TaskRow]: TaskRow[K] | null } & { blocked: string | null; retry_at: number | null };
 
+/** The claim's arguments after the queue's name (`nightshift_claim_task`'s $2 … $13; $14, exclusive, is apart). */
+function claimValues(request: ClaimRequest): unknown[] {
+  const { limits } = request;
+  return [
+    request.queue,
+    toMs(request.now, 'now'),
+    request.lease_token,
+    request.lease_ms === null ? null : checkLease(request.lease_ms),
+    request.run_id,
+    request.claimed_by,
+    limits.retries,
+    limits.concurrency,
+    limits.rate?.count ?? null,
+    limits.rate?.perMs ?? null,
+    limits.budget?.count ?? null,
+    limits.budget?.perMs ?? null,
+    LEASE_LAPSED,
+  ];
+}
+
+async function callClaim(db: Db, request: ClaimRequest, exclusive: boolean): Promise<ClaimRow> {
+  const row = (await db.query<ClaimRow>(CLAIM, [...claimValues(request), exclusive])).rows[0];
+  if (row === undefined) throw new StoreError('internal', `the claim of queue ${request.queue} returned no row`);
+  return row;
+}
+
+/**
+ * A claim's row as a ClaimResult. A wide claim that found its queue near its concurrency (blocked 'exclusive') is
+ * made again under the exclusive lock: a second round trip, only then.
+ */
+async function claimResultOf(db: Db, request: ClaimRequest, row: ClaimRow): Promise<ClaimResult> {
+  if (row.blocked === 'exclusive') row = await callClaim(db, request, true);
+  if (row.blocked === null) return { task: taskFromRow(row as TaskRow), blocked: null, retry_at: null };
+  if (!CLAIM_BLOCKS.has(row.blocked)) throw new StoreError('internal', `the claim of queue ${request.queue} returned blocked = ${row.blocked}`);
+  return blocked(row.blocked as Exclude<ClaimResult['blocked'], null>, row.retry_at);
+}
+
 /** One round trip, two when a wide claim finds its queue has come near its concurrency and retries under the lock. */
 export async function claimTaskRows(db: Db, request: ClaimRequest): Promise<ClaimResult> {
-  const { queue, limits } = request;
-  const now = toMs(request.now, 'now');
-  const leaseMs = request.lease_ms === null ? null : checkLease(request.lease_ms);
-  const call = async (exclusive: boolean): Promise<ClaimRow> => {
-    const values = [
-      queue,
-      now,
-      request.lease_token,
-      leaseMs,
-      request.run_id,
-      request.claimed_by,
-      limits.retries,
-      limits.concurrency,
-      limits.rate?.count ?? null,
-      limits.rate?.perMs ?? null,
-      limits.budget?.count ?? null,
-      limits.budget?.perMs ?? null,
-      LEASE_LAPSED,
-      exclusive,
-    ];
-    const row = (await db.query<ClaimRow>(CLAIM, values)).rows[0];
-    if (row === undefined) throw new StoreError('internal', `the claim of queue ${queue} returned no row`);
-    return row;
-  };
-  let row = await call(false);
-  if (row.blocked === 'exclusive') row = await call(true);
-  if (row.blocked === null) return { task: taskFromRow(row as TaskRow), blocked: null, retry_at: null };
-  if (!CLAIM_BLOCKS.has(row.blocked)) throw new StoreError('internal', `the claim of queue ${queue} returned blocked = ${row.blocked}`);
-  return blocked(row.blocked as Exclude<ClaimResult['blocked'], null>, row.retry_at);
+  return claimResultOf(db, request, await callClaim(db, request, false));
+}
+
+/** The complete and the next claim: one call of migration 0010's function, in autocommit (one transaction). */
+const COMPLETE_AND_CLAIM = prepared('nightshift_complete_and_claim', `SELECT ${COLUMNS}, blocked, retry_at, step
+  FROM nightshift_complete_and_claim($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)`);
+
+type StepRow = ClaimRow & { step: 'completed' | 'refused' | 'claim' };
+
+export async function completeAndClaimRows(
+  db: Db,
+  id: string,
+  fence: TaskFence,
+  resultJson: string | null,
+  now: string,
+  next: ClaimRequest,
+): Promise<CompleteAndClaimResult> {
+  const values = [id, ...fenceValues(fence), resultJson, toMs(now, 'now'), ...claimValues(next)];
+  const rows = (await db.query<StepRow>(COMPLETE_AND_CLAIM, values)).rows;
+  const [first, claim] = rows;
+  if (first === undefined) return { completed: { ok: false, reason: 'not_found', task: null }, next: null };
+  if (first.step === 'refused') return { completed: { ok: false, reason: 'lease_lost', task: taskFromRow(first as TaskRow) }, next: null };
+  if (first.step !== 'completed' || claim?.step !== 'claim') {
+    throw new StoreError('internal', `completing task ${id} and claiming from queue ${next.queue} returned steps ${rows.map((r) => r.step).join(', ')}`);
+  }
+  return { completed: { ok: true, task: taskFromRow(first as TaskRow) }, next: await claimResultOf(db, next, claim) };
 }
 
 const CLAIM_BLOCKS: ReadonlySet<string> = new Set(['empty', 'concurrency', 'rate', 'paused', 'budget']);

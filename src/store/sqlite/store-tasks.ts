@@ -32,6 +32,13 @@ export function taskMethods(db: StoreAccess): TaskMethods {
     claimTask: async (request) => db.run(() => db.tx(() => claimTaskRows(db.sql, request))),
     extendTask: async (id, fence, leaseMs, now) => db.run(() => db.tx(() => extendTaskRow(db.sql, id, fence, leaseMs, now))),
     completeTask: async (id, fence, result, now) => db.run(() => db.tx(() => completeTaskRow(db.sql, id, fence, result, now))),
+    completeTaskAndClaim: async (id, fence, result, now, next) =>
+      db.run(() =>
+        db.tx(() => {
+          const completed = completeTaskRow(db.sql, id, fence, result, now);
+          return { completed, next: completed.ok ? claimTaskRows(db.sql, next) : null };
+        }),
+      ),
     releaseTask: async (id, fence, release, error, now) =>
       db.run(() => db.tx(() => releaseTaskRow(db.sql, id, fence, release, error, now))),
     bindTaskToRun: async (id, leaseToken, runId, now) => db.run(() => bindTaskRow(db.sql, id, leaseToken, runId, now)),

@@ -171,6 +171,44 @@ export function describeTasks(ctx: StoreContext): void {
       expect((await ctx.store.claimTask(claim('q', at(3), { limits }))).task).not.toBeNull();
     });
 
+    it('completes a task and claims the next in one step; the claim sees the slot the completion freed', async () => {
+      const limits = { ...LIMITS, concurrency: 1 };
+      const low = (await ctx.store.enqueueTask(newTask('q', { priority: 0 }))).task;
+      const high = (await ctx.store.enqueueTask(newTask('q', { priority: 5 }))).task;
+      const first = (await ctx.store.enqueueTask(newTask('q', { priority: 9 }))).task;
+      const held = await claimed(ctx.store, 'q', at(0), { limits });
+      expect(held.id).toBe(first.id);
+
+      // Concurrency 1: the next claim can only succeed because the completion before it, in the same step, counted.
+      const step = await ctx.store.completeTaskAndClaim(held.id, { lease_token: held.lease_token }, '{"ok":1}', at(10), claim('q', at(10), { limits, claimed_by: 'run:R2', run_id: 'R2' }));
+      expect(step.completed).toMatchObject({ ok: true, task: { id: first.id, state: 'done', result: { ok: 1 }, lease_token: null, updated_at: at(10) } });
+      expect(step.next).toMatchObject({ blocked: null, retry_at: null, task: { id: high.id, state: 'running', attempt: 1, claimed_by: 'run:R2', run_id: 'R2', lease_expires_at: at(30_010) } });
+
+      // A wide queue (no rate, no budget, a large concurrency) takes the same path; an empty queue says so.
+      const wide = { ...LIMITS, concurrency: 1_000 };
+      const second = step.next!.task!;
+      const last = await ctx.store.completeTaskAndClaim(second.id, { lease_token: second.lease_token, run_id: 'R2' }, null, at(20), claim('q', at(20), { limits: wide }));
+      expect(last.completed).toMatchObject({ ok: true, task: { id: high.id, state: 'done', result: null } });
+      expect(last.next?.task).toMatchObject({ id: low.id, state: 'running' });
+      const third = last.next!.task!;
+      const empty = await ctx.store.completeTaskAndClaim(third.id, { lease_token: third.lease_token }, null, at(30), claim('q', at(30), { limits: wide }));
+      expect(empty).toEqual({ completed: { ok: true, task: expect.objectContaining({ id: low.id, state: 'done' }) }, next: { task: null, blocked: 'empty', retry_at: null } });
+      expect((await ctx.store.countTasks()).find((c) => c.queue === 'q')).toMatchObject({ done: 3, running: 0, queued: 0 });
+    });
+
+    it('claims nothing when the complete before it is refused, and changes nothing', async () => {
+      await ctx.store.enqueueTask(newTask('q'));
+      const waiting = (await ctx.store.enqueueTask(newTask('q'))).task;
+      const held = await claimed(ctx.store, 'q', at(0), { run_id: 'RUN-A', claimed_by: 'run:RUN-A' });
+      const wrongToken = await ctx.store.completeTaskAndClaim(held.id, { lease_token: 'other' }, '1', at(1), claim('q', at(1)));
+      expect(wrongToken).toMatchObject({ completed: { ok: false, reason: 'lease_lost', task: { id: held.id, state: 'running', lease_token: held.lease_token } }, next: null });
+      const wrongRun = await ctx.store.completeTaskAndClaim(held.id, { lease_token: held.lease_token, run_id: 'RUN-B' }, '1', at(1), claim('q', at(1)));
+      expect(wrongRun).toMatchObject({ completed: { ok: false, reason: 'lease_lost' }, next: null });
+      expect(await ctx.store.completeTaskAndClaim('nope', {}, null, at(1), claim('q', at(1)))).toEqual({ completed: { ok: false, reason: 'not_found', task: null }, next: null });
+      expect(await ctx.store.getTask(waiting.id)).toMatchObject({ state: 'queued', attempt: 0 });
+      expect(await ctx.store.getTask(held.id)).toMatchObject({ state: 'running', result: null, updated_at: at(0) });
+    });
+
     it('holds a queue to its rate over a rolling window, counted in the store', async () => {
       for (let i = 0; i < 5; i++) await ctx.store.enqueueTask(newTask('q'));
       const limits = { ...LIMITS, rate: { count: 2, perMs: 60_000 } };

@@ -14,6 +14,7 @@ import { migration0006 } from './0006_task_failures.ts';
 import { migration0007 } from './0007_breaker_reset.ts';
 import { migration0008 } from './0008_claim_task.ts';
 import { migration0009 } from './0009_cluster.ts';
+import { migration0010 } from './0010_complete_and_claim.ts';
 
 export interface Migration {
   version: number;
@@ -23,4 +24,4 @@ export interface Migration {
   sql: string;
 }
 
-export const MIGRATIONS: readonly Migration[] = [migration0001, migration0002, migration0003, migration0004, migration0005, migration0006, migration0007, migration0008, migration0009];
+export const MIGRATIONS: readonly Migration[] = [migration0001, migration0002, migration0003, migration0004, migration0005, migration0006, migration0007, migration0008, migration0009, migration0010];
