@@ -10,7 +10,8 @@
  *   POST /queues/:queue/claim         { lease?, wait? } → the task with its `token`, or null
  *   GET  /tasks/:id
  *   POST /tasks/:id/extend            { lease?, token? }
- *   POST /tasks/:id/complete          { result?, token? }
+ *   POST /tasks/:id/complete          { result?, token?, next?: { queue, lease? } } → the task; with next, also
+ *                                     `next`: a task claimed in the same step (with its token), or null
  *   POST /tasks/:id/fail              { error?, retry_after?, token? }
  *   POST /tasks/:id/requeue           a dead task back to its queue
  *
@@ -84,8 +85,11 @@ export function taskRoutes(plane: ControlPlane): Hono {
   });
 
   api.post('/tasks/:id/complete', async (c) => {
-    const body = await jsonBody(c, '{"result": {"ok": true}}');
-    return c.json(taskJson(await tasks().complete(actorOf(plane, c), c.req.param('id'), body.result, tokenOf(body))));
+    const body = await jsonBody(c, '{"result": {"ok": true}, "next": {"queue": "articles"}}');
+    const next = nextOf(body.next);
+    if (next === undefined) return c.json(taskJson(await tasks().complete(actorOf(plane, c), c.req.param('id'), body.result, tokenOf(body))));
+    const step = await tasks().completeAndClaim(actorOf(plane, c), c.req.param('id'), body.result, tokenOf(body), next);
+    return c.json({ ...taskJson(step.task), next: step.next === null ? null : claimedJson(step.next) });
   });
 
   api.post('/tasks/:id/fail', async (c) => {
@@ -133,6 +137,17 @@ function runAtOf(body: Record<string, unknown>): number | undefined {
   const at = typeof body.run_at === 'string' ? Date.parse(body.run_at) : NaN;
   if (Number.isNaN(at)) throw badRequest(`run_at must be an ISO-8601 time like 2026-01-01T09:00:00Z (or give delay: "10m"); got ${JSON.stringify(body.run_at)}`);
   return at;
+}
+
+/** `next` on a complete: the queue to claim from in the same step, and its lease; undefined when not asked. */
+function nextOf(value: unknown): { queue: string; leaseMs?: number } | undefined {
+  if (value === undefined || value === null) return undefined;
+  const next = value as { queue?: unknown; lease?: unknown };
+  if (typeof value !== 'object' || Array.isArray(value) || typeof next.queue !== 'string' || next.queue === '') {
+    throw badRequest(`next must name the queue to claim the next task from, like {"queue": "articles", "lease": "30s"}; got ${JSON.stringify(value)}`);
+  }
+  const leaseMs = durationOf(next.lease, 'next.lease');
+  return leaseMs === undefined ? { queue: next.queue } : { queue: next.queue, leaseMs };
 }
 
 function tokenOf(body: Record<string, unknown>): string | null {

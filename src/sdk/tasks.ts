@@ -220,20 +220,49 @@ export function createTasks(address: () => DaemonAddress): TasksApi {
     },
 
     work(queue, handler, options = {}) {
-      return startWorker(api, queue, handler as (task: Task, context: TaskContext) => unknown, options);
+      return startWorker(api, completeAndClaim, queue, handler as (task: Task, context: TaskContext) => unknown, options);
     },
+  };
+
+  // The worker's complete: with `next`, the daemon claims the worker's next task in the same step (one request and
+  // one database round trip per task instead of two); null when it claimed none.
+  const completeAndClaim: CompleteAndClaim = async (id, result, next) => {
+    if (next === null) {
+      await api.complete(id, result);
+      return null;
+    }
+    const body = { result: result ?? null, token: tokens.get(id) ?? null, next: { queue: next.queue, ...(next.lease !== undefined ? { lease: durationArg(next.lease) } : {}) } };
+    let done: TaskRecord & { next?: Task | null };
+    try {
+      done = await call<TaskRecord & { next?: Task | null }>(address(), 'POST', `${t(id)}/complete`, { body });
+    } finally {
+      tokens.delete(id);
+    }
+    const claimed = done.next ?? null;
+    if (claimed !== null) tokens.set(claimed.id, claimed.token);
+    return claimed;
   };
   return api;
 }
 
-function startWorker(api: TasksApi, queue: string, handler: (task: Task, context: TaskContext) => unknown, options: WorkOptions): Worker {
+/** Completes a task and, unless `next` is null, claims the next one from `next.queue` in the same step. */
+type CompleteAndClaim = (id: string, result: unknown, next: { queue: string; lease?: string | number } | null) => Promise<Task | null>;
+
+function startWorker(
+  api: TasksApi,
+  completeAndClaim: CompleteAndClaim,
+  queue: string,
+  handler: (task: Task, context: TaskContext) => unknown,
+  options: WorkOptions,
+): Worker {
   const concurrency = options.concurrency ?? 1;
   if (!Number.isInteger(concurrency) || concurrency < 1) throw new NightshiftError(`concurrency must be a whole number of 1 or more; got ${concurrency}`, 0, 'bad_request');
   const onError = options.onError ?? ((error: unknown) => console.error(`nightshift worker (${queue}):`, error instanceof Error ? error.message : error));
   const stopping = new AbortController();
   let active = 0;
 
-  const handle = async (task: Task): Promise<void> => {
+  /** Handles one task and reports it; returns the next task its completion claimed (none once stopping). */
+  const handle = async (task: Task): Promise<Task | null> => {
     active += 1;
     const lost = new AbortController();
     const leaseMs = task.lease_expires_at === null ? null : Date.parse(task.lease_expires_at) - Date.now();
@@ -251,11 +280,13 @@ function startWorker(api: TasksApi, queue: string, handler: (task: Task, context
         const retryAfter = (error as { retryAfter?: unknown } | null)?.retryAfter;
         const failure = { error: error instanceof Error ? error.message : String(error) };
         await api.fail(task.id, typeof retryAfter === 'string' || typeof retryAfter === 'number' ? { ...failure, retryAfter } : failure);
-        return;
+        return null;
       }
-      await api.complete(task.id, result);
+      const next = stopping.signal.aborted ? null : { queue, ...(options.lease !== undefined ? { lease: options.lease } : {}) };
+      return await completeAndClaim(task.id, result, next);
     } catch (error) {
       onError(error, task);
+      return null;
     } finally {
       if (extender) clearInterval(extender);
       active -= 1;
@@ -264,20 +295,25 @@ function startWorker(api: TasksApi, queue: string, handler: (task: Task, context
 
   const slot = async (): Promise<void> => {
     let pauseMs = 0;
-    while (!stopping.signal.aborted) {
-      let task: Task | null;
-      try {
-        task = await api.claim(queue, { wait: WORKER_WAIT, signal: stopping.signal, ...(options.lease !== undefined ? { lease: options.lease } : {}) });
-        pauseMs = 0;
-      } catch (error) {
-        if (stopping.signal.aborted) return;
-        onError(error, null);
-        // The daemon restarting, or a bad queue name: try again, ever more slowly, rather than spin.
-        pauseMs = Math.min(MAX_ERROR_PAUSE_MS, Math.max(500, pauseMs * 2));
-        await sleep(pauseMs, undefined, { signal: stopping.signal }).catch(() => undefined);
-        continue;
+    // A task the last completion claimed is handled even if stop() came meanwhile: it is this worker's to finish.
+    let next: Task | null = null;
+    while (next !== null || !stopping.signal.aborted) {
+      let task: Task | null = next;
+      next = null;
+      if (task === null) {
+        try {
+          task = await api.claim(queue, { wait: WORKER_WAIT, signal: stopping.signal, ...(options.lease !== undefined ? { lease: options.lease } : {}) });
+          pauseMs = 0;
+        } catch (error) {
+          if (stopping.signal.aborted) return;
+          onError(error, null);
+          // The daemon restarting, or a bad queue name: try again, ever more slowly, rather than spin.
+          pauseMs = Math.min(MAX_ERROR_PAUSE_MS, Math.max(500, pauseMs * 2));
+          await sleep(pauseMs, undefined, { signal: stopping.signal }).catch(() => undefined);
+          continue;
+        }
       }
-      if (task !== null) await handle(task);
+      if (task !== null) next = await handle(task);
     }
   };
 

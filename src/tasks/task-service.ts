@@ -13,7 +13,7 @@ import { DEFAULTS, TASKS } from '../config/defaults.ts';
 import { expandRetries } from '../config/shorthands.ts';
 import type { QueueConfig, ResolvedConfig } from '../config/types.ts';
 import { parseDuration } from '../config/units.ts';
-import type { ClaimResult, QueueCounts, QueueState, Store, Task, TaskFence, TaskRelease, TaskState } from '../store/types.ts';
+import type { ClaimRequest, ClaimResult, QueueCounts, QueueState, Store, Task, TaskFence, TaskRelease, TaskState } from '../store/types.ts';
 import { newRunId } from '../util/ids.ts';
 import type { Logger } from '../util/logger.ts';
 import { iso } from '../util/time.ts';
@@ -21,7 +21,7 @@ import { QueueGate, type ClaimHolder } from './queue-gate.ts';
 import { LeaseReaper } from './lease-reaper.ts';
 import { QueueBudgets, type BudgetIncidents } from './queue-budget.ts';
 import { afterFailure, uncharged } from './retry.ts';
-import { TaskError, type TaskActor } from './types.ts';
+import { jsonOf, leaseLost, resultJson, TaskError, unknownTask, type TaskActor } from './types.ts';
 
 export const MAX_WAIT_MS = parseDuration(TASKS.max_wait);
 
@@ -181,11 +181,7 @@ export class TaskService {
     if (actor.kind === 'run' && (await this.#deps.store.getRun(actor.runId))?.status !== 'running') {
       throw new TaskError('not_running', `run ${actor.runId} is not running: a run's token claims tasks only while it runs`);
     }
-    const holder: ClaimHolder = {
-      claimed_by: actor.kind === 'run' ? `run:${actor.runId}` : 'api',
-      run_id: actor.kind === 'run' ? actor.runId : null,
-      lease_ms: input.leaseMs ?? queue.leaseMs,
-    };
+    const holder: ClaimHolder = { ...holderOf(actor), lease_ms: input.leaseMs ?? queue.leaseMs };
     const waitMs = Math.min(input.waitMs ?? 0, MAX_WAIT_MS);
     return this.gate(queue.name).take(holder, this.#closed ? 0 : waitMs, input.signal);
   }
@@ -201,10 +197,31 @@ export class TaskService {
 
   async complete(actor: TaskActor, id: string, result: unknown, token?: string | null): Promise<Task> {
     const task = await this.#held(actor, id, token);
-    const json = result === undefined || result === null ? null : jsonOf(result, 'result');
+    const json = resultJson(result);
     const done = this.#stepped(await this.#deps.store.completeTask(id, this.#fence(actor, task, token), json, iso(this.#now())), id);
     this.poke(task.queue);
     return done;
+  }
+
+  /**
+   * `complete`, then a claim from `next.queue` in the same store call — one round trip, the way a worker's loop asks
+   * for its next task. The claim never waits, and is not made (next: null) while consumers are waiting on that queue
+   * here (they came first: the completion pokes them instead), while the service stops, or for a run that no longer
+   * runs.
+   */
+  async completeAndClaim(actor: TaskActor, id: string, result: unknown, token: string | null, next: { queue: string; leaseMs?: number }): Promise<{ task: Task; next: Task | null }> {
+    const task = await this.#held(actor, id, token);
+    const queue = this.queue(next.queue);
+    const json = resultJson(result);
+    const gate = this.#gates.get(queue.name);
+    const runGone = actor.kind === 'run' && (await this.#deps.store.getRun(actor.runId))?.status !== 'running';
+    if (this.#closed || runGone || (gate !== undefined && gate.waiting > 0)) return { task: await this.complete(actor, id, result, token), next: null };
+
+    const request = this.#claimRequest(queue.name, { ...holderOf(actor), lease_ms: next.leaseMs ?? queue.leaseMs });
+    const step = await this.#deps.store.completeTaskAndClaim(id, this.#fence(actor, task, token), json, request.now, request);
+    const done = this.#stepped(step.completed, id);
+    this.poke(task.queue);
+    return { task: done, next: step.next === null ? null : (await this.#claimed(queue.name, step.next)).task };
   }
 
   /**
@@ -300,8 +317,13 @@ export class TaskService {
 
   /** One claim attempt for a waiting consumer, under the queue's current limits. */
   async #claimNow(queueName: string, holder: ClaimHolder): Promise<ClaimResult> {
+    return this.#claimed(queueName, await this.#deps.store.claimTask(this.#claimRequest(queueName, holder)));
+  }
+
+  /** A claim of `queueName` for `holder` now, under the queue's current limits, with a fresh fencing token. */
+  #claimRequest(queueName: string, holder: ClaimHolder): ClaimRequest {
     const queue = this.settingsOf(queueName);
-    const result = await this.#deps.store.claimTask({
+    return {
       queue: queueName,
       now: iso(this.#now()),
       lease_token: randomUUID(),
@@ -309,7 +331,11 @@ export class TaskService {
       claimed_by: holder.claimed_by,
       run_id: holder.run_id,
       limits: { concurrency: queue.concurrency, rate: queue.rate, retries: queue.retries.max, budget: queue.retries.budget },
-    });
+    };
+  }
+
+  /** What every claim's result asks of the service: the lease reaper's next wake-up, a spent budget's incident. */
+  async #claimed(queueName: string, result: ClaimResult): Promise<ClaimResult> {
     if (result.task?.lease_expires_at) this.reaper.consider(Date.parse(result.task.lease_expires_at));
     // Retries refused by a spent budget: make sure its incident is open (the failure that spent it may have been a
     // lease lapsing inside an earlier claim, which nothing else looks at).
@@ -366,25 +392,7 @@ function isCharged(release: TaskRelease): boolean {
   return release.to === 'dead' || release.charge;
 }
 
-function jsonOf(value: unknown, field: string): string {
-  let json: string | undefined;
-  try {
-    json = JSON.stringify(value === undefined ? null : value);
-  } catch (error) {
-    throw new TaskError('bad_request', `${field} must be JSON-serialisable (${(error as Error).message})`);
-  }
-  if (json === undefined) throw new TaskError('bad_request', `${field} must be a JSON value`);
-  if (Buffer.byteLength(json) > TASKS.max_payload) {
-    throw new TaskError('bad_request', `${field} is ${Buffer.byteLength(json)} bytes of JSON, more than ${TASKS.max_payload}: store big data elsewhere and pass a reference`);
-  }
-  return json;
-}
-
-function unknownTask(id: string): TaskError {
-  return new TaskError('unknown_task', `no task with id '${id}'`);
-}
-
-function leaseLost(task: Task | null, why: string): TaskError {
-  const id = task?.id ?? '?';
-  return new TaskError('lease_lost', `task ${id} is no longer held by this claim (${why}); nothing was recorded. Delivery is at least once: make the work idempotent (docs/tasks.md)`);
+/** Who a claim is recorded for: a run (its claims end with it) or the API token. */
+function holderOf(actor: TaskActor): Omit<ClaimHolder, 'lease_ms'> {
+  return actor.kind === 'run' ? { claimed_by: `run:${actor.runId}`, run_id: actor.runId } : { claimed_by: 'api', run_id: null };
 }

@@ -2,6 +2,7 @@
  * What the task-queue service speaks: who is asking, the task as the API and `--json` print it, and the errors it
  * raises with a stable code the HTTP layer maps to a status.
  */
+import { TASKS } from '../config/defaults.ts';
 import type { Task } from '../store/types.ts';
 
 /** The operator (API token) or a run acting as itself (its own token): a run's claims belong to that run. */
@@ -45,4 +46,33 @@ export function taskJson(task: Task): TaskJson {
 
 export function claimedJson(task: Task): ClaimedTask {
   return { ...taskJson(task), token: task.lease_token ?? '' };
+}
+
+/** A result given to complete as stored JSON text (null for none). */
+export function resultJson(result: unknown): string | null {
+  return result === undefined || result === null ? null : jsonOf(result, 'result');
+}
+
+/** A payload or result as JSON text, refused (naming `field`) when it is not JSON or is too big to keep. */
+export function jsonOf(value: unknown, field: string): string {
+  let json: string | undefined;
+  try {
+    json = JSON.stringify(value === undefined ? null : value);
+  } catch (error) {
+    throw new TaskError('bad_request', `${field} must be JSON-serialisable (${(error as Error).message})`);
+  }
+  if (json === undefined) throw new TaskError('bad_request', `${field} must be a JSON value`);
+  if (Buffer.byteLength(json) > TASKS.max_payload) {
+    throw new TaskError('bad_request', `${field} is ${Buffer.byteLength(json)} bytes of JSON, more than ${TASKS.max_payload}: store big data elsewhere and pass a reference`);
+  }
+  return json;
+}
+
+export function unknownTask(id: string): TaskError {
+  return new TaskError('unknown_task', `no task with id '${id}'`);
+}
+
+export function leaseLost(task: Task | null, why: string): TaskError {
+  const id = task?.id ?? '?';
+  return new TaskError('lease_lost', `task ${id} is no longer held by this claim (${why}); nothing was recorded. Delivery is at least once: make the work idempotent (docs/tasks.md)`);
 }

@@ -16,6 +16,7 @@ shutdown_grace: 500ms
 queues:
   mail: { concurrency: 5, retries: 1, lease: 30s }
   limited: { concurrency: 5, rate: 2/1h }
+  solo: { concurrency: 1 }
 jobs:
   sleeper-a: { command: "sleep 30" }
   sleeper-b: { command: "sleep 30" }
@@ -49,6 +50,44 @@ describe('task API', () => {
     const done = await post(`/tasks/${queued.id}/complete`, { result: { sent: true }, token: claim.body.token });
     expect(done).toMatchObject({ status: 200, body: { state: 'done', result: { sent: true } } });
     expect(await post('/queues/mail/claim', {})).toEqual({ status: 200, body: null });
+  });
+
+  it('complete with next claims the next task in the same step, with its token; a refused step claims nothing', async () => {
+    const { body: a } = await post('/queues/mail/tasks', { payload: 'a', priority: 1 });
+    const { body: b } = await post('/queues/mail/tasks', { payload: 'b' });
+    const claim = await post('/queues/mail/claim', {});
+    expect(claim.body).toMatchObject({ id: a.id });
+
+    // An undeclared queue, a malformed next or a stale token: refused before anything is recorded.
+    expect(await post(`/tasks/${a.id}/complete`, { token: claim.body.token, next: { queue: 'nope' } })).toMatchObject({ status: 404, body: { error: { code: 'unknown_queue' } } });
+    const malformed = await post(`/tasks/${a.id}/complete`, { token: claim.body.token, next: 'mail' });
+    expect(malformed).toMatchObject({ status: 400, body: { error: { message: expect.stringMatching(/^next must name the queue to claim the next task from, like \{"queue"/) } } });
+    expect((await post(`/tasks/${a.id}/complete`, { token: claim.body.token, next: { queue: 'mail', lease: 'soon' } })).body).toMatchObject({ error: { message: expect.stringMatching(/^next\.lease must be a duration/) } });
+    expect(await post(`/tasks/${a.id}/complete`, { token: 'stale', next: { queue: 'mail' } })).toMatchObject({ status: 409, body: { error: { code: 'lease_lost' } } });
+    expect(await t.daemon.store.getTask(String(b.id))).toMatchObject({ state: 'queued', attempt: 0 });
+
+    const before = Date.now();
+    const done = await post(`/tasks/${a.id}/complete`, { result: 1, token: claim.body.token, next: { queue: 'mail', lease: '10s' } });
+    expect(done).toMatchObject({ status: 200, body: { id: a.id, state: 'done', result: 1, next: { id: b.id, state: 'running', attempt: 1, token: expect.any(String) } } });
+    const next = done.body.next as { token: string; lease_expires_at: string };
+    expect(Date.parse(next.lease_expires_at) - before).toBeGreaterThanOrEqual(10_000);
+    expect(Date.parse(next.lease_expires_at) - before).toBeLessThan(20_000);
+    // The claimed task's token fences its own steps; the queue is empty after it.
+    const last = await post(`/tasks/${b.id}/complete`, { token: next.token, next: { queue: 'mail' } });
+    expect(last).toMatchObject({ status: 200, body: { id: b.id, state: 'done', next: null } });
+  });
+
+  it('a completion does not take the next task ahead of a consumer already waiting for it', async () => {
+    const { body: first } = await post('/queues/solo/tasks', { payload: 1 });
+    const { body: second } = await post('/queues/solo/tasks', { payload: 2 });
+    const claim = await post('/queues/solo/claim', {});
+    expect(claim.body).toMatchObject({ id: first.id });
+    // Concurrency 1: this claim waits for the slot the first task holds.
+    const waiting = post('/queues/solo/claim', { wait: '20s' });
+    await waitFor(() => t.daemon.tasks.service.gate('solo').waiting > 0, 5_000, 'the claim to wait');
+    const done = await post(`/tasks/${first.id}/complete`, { token: claim.body.token, next: { queue: 'solo' } });
+    expect(done.body).toMatchObject({ state: 'done', next: null });
+    expect((await waiting).body).toMatchObject({ id: second.id, state: 'running' });
   });
 
   it('retries a failure after a backoff, then dead-letters it; requeue brings it back', async () => {
@@ -127,7 +166,7 @@ describe('task API', () => {
 
   it('answers bad input with the field and the fix', async () => {
     const unknown = await post('/queues/nope/tasks', { payload: 1 });
-    expect(unknown).toMatchObject({ status: 404, body: { error: { code: 'unknown_queue', message: "no queue named 'nope' (declared queues: mail, limited)" } } });
+    expect(unknown).toMatchObject({ status: 404, body: { error: { code: 'unknown_queue', message: "no queue named 'nope' (declared queues: mail, limited, solo)" } } });
     expect((await post('/queues/mail/tasks', { priority: 1 })).body).toMatchObject({ error: { code: 'bad_request', message: expect.stringMatching(/^payload is required/) } });
     expect((await post('/queues/mail/tasks', { payload: 1, priority: 'high' })).body).toMatchObject({ error: { message: expect.stringMatching(/^priority must be a whole number/) } });
     expect((await post('/queues/mail/tasks', { payload: 1, run_at: 'tomorrow' })).body).toMatchObject({ error: { message: expect.stringMatching(/^run_at must be an ISO-8601 time/) } });

@@ -1,7 +1,10 @@
 /**
  * `tasks.work` in a real worker process against a real daemon: a handler's error is a failed attempt, a
- * RetryAfterError pauses the queue without spending one, and `stop()` lets the task in hand finish before it returns.
+ * RetryAfterError pauses the queue without spending one, `stop()` lets the task in hand finish before it returns, and
+ * a worker takes its next task from the completion of the last (one request per task, not two).
  */
+import { createServer, request, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { startTestDaemon, type TestDaemon } from '../daemon/harness.ts';
 import { waitFor } from '../helpers/wait-for.ts';
@@ -60,5 +63,46 @@ describe('tasks.work', () => {
     expect(await taskState(id)).toMatchObject({ state: 'done' });
     expect(await taskState(later.id)).toMatchObject({ state: 'queued', attempt: 0 });
     expect(await worker.exited).toBe(0);
+  });
+
+  it('takes its next task from the completion of the last: one claim request for a whole backlog', async () => {
+    const service = t.daemon.tasks.service;
+    const ids: string[] = [];
+    for (let i = 0; i < 10; i++) ids.push((await service.enqueue('q', { payload: { n: i } })).id);
+    // A real HTTP proxy on 127.0.0.1 between the worker and the daemon, counting what the worker asks.
+    const asked: string[] = [];
+    const target = new URL(t.url);
+    const proxy: Server = createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (chunk: Buffer) => chunks.push(chunk));
+      req.on('end', () => {
+        const body = Buffer.concat(chunks);
+        const next = req.url?.endsWith('/complete') && (JSON.parse(body.toString() || '{}') as { next?: unknown }).next !== undefined;
+        asked.push(`${req.method} ${req.url?.replace(/\/tasks\/[^/]+/, '/tasks/ID')}${next ? ' +next' : ''}`);
+        const upstream = request({ host: target.hostname, port: target.port, method: req.method, path: req.url, headers: req.headers }, (reply) => {
+          res.writeHead(reply.statusCode ?? 502, reply.headers);
+          reply.pipe(res);
+        });
+        upstream.on('error', () => res.destroy());
+        upstream.end(body);
+      });
+    });
+    await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+    try {
+      const port = (proxy.address() as AddressInfo).port;
+      spawnFixture('sdk-worker.ts', ['q', '1', '0'], { ...env, NIGHTSHIFT_URL: `http://127.0.0.1:${port}` });
+      await waitFor(async () => {
+        const tasks = await Promise.all(ids.map((id) => t.daemon.store.getTask(id)));
+        return tasks.every((task) => task?.state === 'done');
+      }, 15_000, 'every task done');
+      const completes = asked.filter((a) => a === 'POST /api/v1/tasks/ID/complete +next');
+      expect(completes).toHaveLength(10);
+      // The first claim, and after the last task a long-poll claim for more: never one per task.
+      expect(asked.filter((a) => a.endsWith('/claim')).length).toBeLessThanOrEqual(2);
+    } finally {
+      await killFixtures();
+      proxy.closeAllConnections();
+      await new Promise((resolve) => proxy.close(resolve));
+    }
   });
 });
