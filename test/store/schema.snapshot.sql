@@ -72,17 +72,20 @@ CREATE INDEX task_claims_queue_at ON task_claims (queue, at);
 -- index task_failures_queue_at
 CREATE INDEX task_failures_queue_at ON task_failures (queue, at);
 
--- index tasks_claim
-CREATE INDEX tasks_claim ON tasks (queue, state, priority DESC, run_at, id);
+-- index tasks_dead
+CREATE INDEX tasks_dead ON tasks (queue, id) WHERE state = 'dead';
 
 -- index tasks_key
 CREATE UNIQUE INDEX tasks_key ON tasks (queue, key) WHERE key IS NOT NULL;
 
--- index tasks_lease
-CREATE INDEX tasks_lease ON tasks (state, lease_expires_at);
+-- index tasks_queued
+CREATE INDEX tasks_queued ON tasks (queue, priority DESC, run_at, id) WHERE state = 'queued';
 
 -- index tasks_run
 CREATE INDEX tasks_run ON tasks (run_id) WHERE run_id IS NOT NULL;
+
+-- index tasks_running
+CREATE INDEX tasks_running ON tasks (queue, lease_expires_at) WHERE state = 'running';
 
 -- table breakers
 CREATE TABLE breakers (

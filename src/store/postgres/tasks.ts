@@ -114,12 +114,17 @@ export async function insertTaskRow(db: Db, task: NewTask): Promise<{ task: Task
   return { task: taskFromRow(existing), duplicate: true };
 }
 
-/** The claim: one call of the function migration 0008 installs (see there for its locks), in autocommit. */
-const CLAIM = prepared('nightshift_claim_task', `SELECT ${COLUMNS}, blocked, retry_at FROM nightshift_claim_task($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`);
+/**
+ * The claim, with or without a complete before it: one call of the function migration 0010 installs (see there for its
+ * locks), in autocommit. $1–$5 name the task to complete first (all null: none), $6–$18 the claim, $19 the lock.
+ */
+const CLAIM = prepared('nightshift_claim_task', `SELECT ${COLUMNS}, blocked, retry_at, step
+  FROM nightshift_claim_task($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)`);
+const NO_COMPLETE = [null, null, null, null, null] as const;
 
-type ClaimRow = { [K in keyof TaskRow]: TaskRow[K] | null } & { blocked: string | null; retry_at: number | null };
+type ClaimRow = { [K in keyof TaskRow]: TaskRow[K] | null } & { blocked: string | null; retry_at: number | null; step: 'completed' | 'refused' | 'claim' };
 
-/** The claim's arguments after the queue's name (`nightshift_claim_task`'s $2 … $13; $14, exclusive, is apart). */
+/** The claim's arguments (`nightshift_claim_task`'s $6 … $18; $19, exclusive, is apart). */
 function claimValues(request: ClaimRequest): unknown[] {
   const { limits } = request;
   return [
@@ -140,7 +145,7 @@ function claimValues(request: ClaimRequest): unknown[] {
 }
 
 async function callClaim(db: Db, request: ClaimRequest, exclusive: boolean): Promise<ClaimRow> {
-  const row = (await db.query<ClaimRow>(CLAIM, [...claimValues(request), exclusive])).rows[0];
+  const row = (await db.query<ClaimRow>(CLAIM, [...NO_COMPLETE, ...claimValues(request), exclusive])).rows[0];
   if (row === undefined) throw new StoreError('internal', `the claim of queue ${request.queue} returned no row`);
   return row;
 }
@@ -161,12 +166,7 @@ export async function claimTaskRows(db: Db, request: ClaimRequest): Promise<Clai
   return claimResultOf(db, request, await callClaim(db, request, false));
 }
 
-/** The complete and the next claim: one call of migration 0010's function, in autocommit (one transaction). */
-const COMPLETE_AND_CLAIM = prepared('nightshift_complete_and_claim', `SELECT ${COLUMNS}, blocked, retry_at, step
-  FROM nightshift_complete_and_claim($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)`);
-
-type StepRow = ClaimRow & { step: 'completed' | 'refused' | 'claim' };
-
+/** The complete and the next claim in one call, in autocommit (one transaction): a refused complete claims nothing. */
 export async function completeAndClaimRows(
   db: Db,
   id: string,
@@ -175,8 +175,8 @@ export async function completeAndClaimRows(
   now: string,
   next: ClaimRequest,
 ): Promise<CompleteAndClaimResult> {
-  const values = [id, ...fenceValues(fence), resultJson, toMs(now, 'now'), ...claimValues(next)];
-  const rows = (await db.query<StepRow>(COMPLETE_AND_CLAIM, values)).rows;
+  const values = [id, ...fenceValues(fence), resultJson, toMs(now, 'now'), ...claimValues(next), false];
+  const rows = (await db.query<ClaimRow>(CLAIM, values)).rows;
   const [first, claim] = rows;
   if (first === undefined) return { completed: { ok: false, reason: 'not_found', task: null }, next: null };
   if (first.step === 'refused') return { completed: { ok: false, reason: 'lease_lost', task: taskFromRow(first as TaskRow) }, next: null };

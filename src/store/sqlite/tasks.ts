@@ -29,11 +29,11 @@ const SELECT_TASK = `SELECT ${COLUMNS} FROM tasks WHERE id = ?`;
 const SELECT_BY_KEY = `SELECT ${COLUMNS} FROM tasks WHERE queue = ? AND key = ?`;
 const INSERT_TASK = `INSERT INTO tasks (id, queue, payload, priority, run_at, key, state, created_at, updated_at)
   VALUES (?, ?, ?, ?, ?, ?, 'queued', ?, ?)`;
-/** The claim's pick: walks tasks_claim in order and stops at the first due task. */
-const PICK_TASK = `SELECT id FROM tasks INDEXED BY tasks_claim
+/** The claim's pick: walks tasks_queued in order and stops at the first due task. */
+const PICK_TASK = `SELECT id FROM tasks INDEXED BY tasks_queued
   WHERE queue = ? AND state = 'queued' AND run_at <= ? ORDER BY priority DESC, run_at, id LIMIT 1`;
 /** The same pick while the retry budget is spent: first attempts only. */
-const PICK_FIRST = `SELECT id FROM tasks INDEXED BY tasks_claim
+const PICK_FIRST = `SELECT id FROM tasks INDEXED BY tasks_queued
   WHERE queue = ? AND state = 'queued' AND run_at <= ? AND attempt = 0 ORDER BY priority DESC, run_at, id LIMIT 1`;
 const NEXT_QUEUED = `SELECT min(run_at) AS at FROM tasks WHERE queue = ? AND state = 'queued'`;
 /** The next first attempt and the next retry, apart: a spent budget holds only the retries. */
@@ -53,9 +53,9 @@ const REAP_QUEUE = `UPDATE tasks SET state = CASE WHEN attempt > ? THEN 'dead' E
   lease_token = NULL, lease_expires_at = NULL, last_error = ?, updated_at = ?
   WHERE queue = ? AND state = 'running' AND lease_expires_at IS NOT NULL AND lease_expires_at < ?
   RETURNING ${COLUMNS}`;
-const LAPSED_QUEUES = `SELECT DISTINCT queue FROM tasks INDEXED BY tasks_lease
+const LAPSED_QUEUES = `SELECT DISTINCT queue FROM tasks INDEXED BY tasks_running
   WHERE state = 'running' AND lease_expires_at IS NOT NULL AND lease_expires_at < ?`;
-const NEXT_EXPIRY = `SELECT min(lease_expires_at) AS at FROM tasks INDEXED BY tasks_lease
+const NEXT_EXPIRY = `SELECT min(lease_expires_at) AS at FROM tasks INDEXED BY tasks_running
   WHERE state = 'running' AND lease_expires_at IS NOT NULL`;
 const SET_LEASE = `UPDATE tasks SET lease_expires_at = ?, updated_at = ? WHERE id = ?`;
 const COMPLETE = `UPDATE tasks SET state = 'done', result = ?, lease_token = NULL, lease_expires_at = NULL, updated_at = ?
