@@ -252,6 +252,11 @@ export class Scheduler {
       const at = scheduled.timeline.nextAfter(Math.max(this.cursors.get(name) ?? now, now - 1));
       if (at !== null && at < next) next = at;
     }
+    // The next fire is armed before the queued runs are read: on a loaded database that read can take a second, and a
+    // per-second schedule's next fire must not wait for it (it would come due with the one after and be coalesced,
+    // recorded missed). The read below may only bring the timer forward.
+    this.setTimer(next);
+    const armed = this.timer;
     try {
       // Future queued runs set the timer. One already due that did not start — the tick's pump read the queue just
       // before it became due (seen on a loaded box: a retry then waited the full 30 s), or it waits for a slot —
@@ -267,8 +272,13 @@ export class Scheduler {
     } catch (error) {
       this.deps.logger.error({ err: error }, 'could not read queued runs');
     }
+    // Only if nothing re-armed meanwhile (a wake, a tick that started and armed again): its timer is the newer one.
+    if (this.timer === armed) this.setTimer(next);
+  }
+
+  private setTimer(at: number): void {
     if (this.stopped) return;
     if (this.timer) clearTimeout(this.timer);
-    this.timer = setTimeout(() => void this.tick(), Math.max(0, next - this.now()));
+    this.timer = setTimeout(() => void this.tick(), Math.max(0, at - this.now()));
   }
 }
