@@ -23,10 +23,12 @@ function bySecond(runs: Run[]): Map<number, Run[]> {
   return fires;
 }
 
-// One retry: about one run in six (2026-12-06, the cluster pass alone on 2 cores) saw the leader's scheduler stall past
-// a second once, so one fire was recorded missed — a liveness hiccup, not a double fire, not yet explained (noted in
-// the issue). A double fire cannot come from such a stall: the fire cursor refuses a second record of any second (the
-// store conformance suite and the failover benchmark's ~200 rounds check that on their own).
+// One retry: about one run in six (2026-12-06, the cluster pass alone on 2 cores) saw the leader's next fire wait past
+// a second once, so it came due with the one after and was recorded missed — a liveness hiccup, not a double fire. The
+// likely cause, fixed since (scheduler.ts arm()): the next fire was armed only after a read of the queued runs, which a
+// loaded database can take a second to answer. The retry stays for a machine loaded beyond that. A double fire cannot
+// come from such a stall: the fire cursor refuses a second record of any second (the store conformance suite and the
+// failover benchmark's ~200 rounds check that on their own).
 it('three nodes run every fire of a per-second schedule exactly once for 30 s; kill -9 of the leader never fires twice', { retry: 1, timeout: 240_000 }, async () => {
   const schema = await pg.createSchema();
   const f = await fleets.start({
