@@ -8,7 +8,6 @@ import { DASHBOARD } from '../config/defaults.ts';
 import { parseDuration } from '../config/units.ts';
 import type { HostFinding, HostFindings } from '../http/control-plane.ts';
 import type { ResolvedConfig } from '../config/types.ts';
-import { runDoctor } from '../doctor/index.ts';
 
 export type FindingsSource = () => Promise<{ findings: HostFinding[] }>;
 
@@ -68,5 +67,7 @@ export class HostFindingsCache {
  * jobs are checked too and `doctor.ignore` applies. Tests give the cache their own source.
  */
 export function doctorSource(config: () => ResolvedConfig): FindingsSource {
-  return async () => runDoctor({ config: config() });
+  // Imported at the first look, not with the daemon: doctor's ~40 modules would otherwise stay in an idle daemon's
+  // heap from start to stop, and most daemons never show the dashboard's host page (docs/benchmarks.md, section 2).
+  return async () => (await import('../doctor/index.ts')).runDoctor({ config: config() });
 }
