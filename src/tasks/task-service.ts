@@ -142,12 +142,12 @@ export class TaskService {
     return gate;
   }
 
-  /** Something changed in `queue` that may let a waiting claim succeed. */
   /** Every queue with someone waiting looks again (another node enqueued work: src/cluster/). */
   pokeAll(): void {
     for (const gate of this.#gates.values()) gate.poke();
   }
 
+  /** Something changed in `queue` that may let a waiting claim succeed. */
   poke(queue: string): void {
     this.#gates.get(queue)?.poke();
   }
@@ -195,19 +195,21 @@ export class TaskService {
     return extended;
   }
 
+  /** Completes the task (via #complete: the held task as #held read it, fenced by that claim). */
   async complete(actor: TaskActor, id: string, result: unknown, token?: string | null): Promise<Task> {
-    const task = await this.#held(actor, id, token);
-    const json = resultJson(result);
-    const done = this.#stepped(await this.#deps.store.completeTask(id, this.#fence(actor, task, token), json, iso(this.#now())), id);
+    return this.#complete(actor, await this.#held(actor, id, token), resultJson(result), token);
+  }
+
+  async #complete(actor: TaskActor, task: Task, json: string | null, token: string | null | undefined): Promise<Task> {
+    const done = this.#stepped(await this.#deps.store.completeTask(task.id, this.#fence(actor, task, token), json, iso(this.#now())), task.id);
     this.poke(task.queue);
     return done;
   }
 
   /**
-   * `complete`, then a claim from `next.queue` in the same store call — one round trip, the way a worker's loop asks
-   * for its next task. The claim never waits, and is not made (next: null) while consumers are waiting on that queue
-   * here (they came first: the completion pokes them instead), while the service stops, or for a run that no longer
-   * runs.
+   * `complete`, then a claim from `next.queue` in the same store call (one round trip: a worker's loop). The claim never
+   * waits; none is made (next: null) while consumers wait on that queue here (they came first: the completion pokes
+   * them), while the service stops, or for a run that has ended.
    */
   async completeAndClaim(actor: TaskActor, id: string, result: unknown, token: string | null, next: { queue: string; leaseMs?: number }): Promise<{ task: Task; next: Task | null }> {
     const task = await this.#held(actor, id, token);
@@ -215,7 +217,7 @@ export class TaskService {
     const json = resultJson(result);
     const gate = this.#gates.get(queue.name);
     const runGone = actor.kind === 'run' && (await this.#deps.store.getRun(actor.runId))?.status !== 'running';
-    if (this.#closed || runGone || (gate !== undefined && gate.waiting > 0)) return { task: await this.complete(actor, id, result, token), next: null };
+    if (this.#closed || runGone || (gate !== undefined && gate.waiting > 0)) return { task: await this.#complete(actor, task, json, token), next: null };
 
     const request = this.#claimRequest(queue.name, { ...holderOf(actor), lease_ms: next.leaseMs ?? queue.leaseMs });
     const step = await this.#deps.store.completeTaskAndClaim(id, this.#fence(actor, task, token), json, request.now, request);
